@@ -1,0 +1,1 @@
+"""The ecrm command line and the embedded local stack."""

@@ -1,0 +1,71 @@
+"""The `ecrm` command: run the stack, inspect it, mint tokens, replay the outboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from ecrm import status as status_mod
+from ecrm.topology import available_services
+from shared.auth import issue_token
+from shared.settings import get_settings
+
+app = typer.Typer(help="Event-driven eCRM: the stack and its tools.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+def up() -> None:
+    """Start the whole stack in the foreground (Ctrl-C stops it)."""
+    from ecrm.embedded.stack import run_stack
+
+    try:
+        asyncio.run(run_stack(get_settings()))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+    """Health of every part, consumer lag per group, outbox backlog per service."""
+    report = asyncio.run(status_mod.collect(get_settings()))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        status_mod.render(report)
+    raise typer.Exit(0 if report["healthy"] else 1)
+
+
+@token_app.command("create")
+def token_create(
+    scope: Annotated[list[str], typer.Option("--scope", help="e.g. contacts:read; * for all")],
+    subject: Annotated[str, typer.Option(help="who the token is for")] = "cli",
+    ttl_days: Annotated[int, typer.Option(help="days until it expires")] = 30,
+) -> None:
+    """Print a signed bearer token (last line of output)."""
+    settings = get_settings()
+    typer.echo(issue_token(settings.resolved_signing_key(), scope, subject, ttl_days))
+
+
+@app.command()
+def replay(
+    service: Annotated[list[str] | None, typer.Option(help="only these services")] = None,
+    since: Annotated[datetime | None, typer.Option(help="only events stored since (ISO time)")] = None,
+) -> None:
+    """Republish retained outbox events (after a broker restart); consumers apply each once."""
+    counts = asyncio.run(status_mod.replay(get_settings(), service or available_services(), since))
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count} events queued for republishing")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""What `ecrm status` and `ecrm replay` do: read the parts of a running stack."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import httpx
+
+from ecrm.topology import available_services, service_url
+from shared import outbox
+from shared.kafka_admin import consumer_lag
+from shared.settings import Settings
+
+
+async def _service_health(client: httpx.AsyncClient, settings: Settings, name: str) -> dict[str, Any]:
+    try:
+        response = await client.get(f"{service_url(settings, name)}/healthz", timeout=2)
+        return {"name": name, **response.json(), "http": response.status_code}
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"name": name, "status": "down", "error": type(exc).__name__}
+
+
+async def _backlog(settings: Settings, name: str) -> int | None:
+    try:
+        conn = await asyncpg.connect(settings.database_dsn(name), timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    try:
+        return await outbox.backlog(conn)
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await conn.close()
+
+
+async def _lag(settings: Settings, name: str, topics: list[str]) -> dict[str, Any]:
+    if not topics:
+        return {"group": name, "total": 0, "partitions": []}
+    try:
+        parts = await asyncio.wait_for(consumer_lag(settings.kafka, name, topics), 10)
+    except Exception as exc:
+        return {"group": name, "error": repr(exc)}
+    return {
+        "group": name,
+        "total": sum(p.lag for p in parts),
+        "partitions": [{"topic": p.topic, "partition": p.partition, "lag": p.lag} for p in parts if p.lag],
+    }
+
+
+async def collect(settings: Settings) -> dict[str, Any]:
+    names = available_services()
+    async with httpx.AsyncClient() as client:
+        health = await asyncio.gather(*(_service_health(client, settings, n) for n in names))
+        try:
+            gateway = (await client.get(f"http://127.0.0.1:{settings.gateway_port}/healthz", timeout=3)).status_code
+        except httpx.HTTPError:
+            gateway = None
+    backlogs = await asyncio.gather(*(_backlog(settings, n) for n in names))
+    lags = await asyncio.gather(*(_lag(settings, h["name"], h.get("topics", [])) for h in health))
+    services = {
+        h["name"]: {"status": h.get("status"), "consumer": h.get("consumer"), "outbox_backlog": b, "lag": lag}
+        for h, b, lag in zip(health, backlogs, lags, strict=True)
+    }
+    database_up = any(b is not None for b in backlogs)
+    broker_up = all("error" not in lag for lag in lags)
+    healthy = gateway == 200 and database_up and broker_up and all(s["status"] == "ok" for s in services.values())
+    return {
+        "healthy": healthy,
+        "gateway": {"port": settings.gateway_port, "http": gateway},
+        "database": "up" if database_up else "down",
+        "broker": {"bootstrap": settings.kafka, "status": "up" if broker_up else "down"},
+        "services": services,
+    }
+
+
+def render(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"gateway :{report['gateway']['port']} -> {report['gateway']['http']}   "
+                  f"database {report['database']}   broker {report['broker']['status']}")
+    table = Table("service", "status", "consumer", "lag", "outbox backlog")
+    for name, s in report["services"].items():
+        table.add_row(name, str(s["status"]), str(s["consumer"]), str(s["lag"].get("total", "?")),
+                      str(s["outbox_backlog"]))
+    console.print(table)
+    console.print("healthy" if report["healthy"] else "NOT healthy", style="green" if report["healthy"] else "red")
+
+
+async def replay(settings: Settings, services: list[str], since: datetime | None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in services:
+        conn = await asyncpg.connect(settings.database_dsn(name))
+        try:
+            async with conn.transaction():
+                counts[name] = await outbox.mark_for_replay(conn, since)
+        finally:
+            await conn.close()
+    return counts

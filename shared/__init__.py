@@ -1,0 +1,1 @@
+"""The platform every eCRM service stands on."""

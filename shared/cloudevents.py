@@ -1,0 +1,86 @@
+"""CloudEvents 1.0, Kafka protocol binding, binary mode: attributes travel as `ce_*` headers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+SPECVERSION = b"1.0"
+CONTENT_TYPE = b"application/json"
+
+
+def headers_for(
+    event_id: uuid.UUID | str, ce_type: str, source: str, time: datetime, subject: str | None
+) -> list[tuple[str, bytes]]:
+    headers = [
+        ("ce_specversion", SPECVERSION),
+        ("ce_id", str(event_id).encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", ce_type.encode()),
+        ("ce_time", time.astimezone(UTC).isoformat().encode()),
+        ("content-type", CONTENT_TYPE),
+    ]
+    if subject:
+        headers.append(("ce_subject", subject.encode()))
+    return headers
+
+
+class MalformedEvent(ValueError):
+    """The record is not a CloudEvent we can read: it goes to the dead-letter topic."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: str
+    type: str
+    source: str
+    subject: str | None
+    time: datetime | None
+    key: str | None
+    data: dict[str, Any]
+    topic: str
+    partition: int
+    offset: int
+
+    @classmethod
+    def from_record(cls, record: Any) -> Envelope:
+        headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+        try:
+            event_id = str(uuid.UUID(headers["ce_id"]))
+            ce_type = headers["ce_type"]
+            data = orjson.loads(record.value) if record.value else {}
+        except (KeyError, ValueError, orjson.JSONDecodeError) as exc:
+            raise MalformedEvent(f"unreadable CloudEvent: {exc!r}") from exc
+        if not isinstance(data, dict):
+            raise MalformedEvent("event data must be a JSON object")
+        return cls(
+            id=event_id,
+            type=ce_type,
+            source=headers.get("ce_source", ""),
+            subject=headers.get("ce_subject"),
+            time=_parse_time(headers.get("ce_time")),
+            key=record.key.decode() if record.key else None,
+            data=data,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+
+    @property
+    def name(self) -> str:
+        """`ecrm.contacts.CustomerCreated.v1` -> `CustomerCreated`."""
+        parts = self.type.split(".")
+        return parts[-2] if len(parts) >= 2 else self.type
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,62 @@
+"""Events owned by the campaigns service: segments (`ecrm.campaigns.segment`), campaigns
+(`ecrm.campaigns.campaign`) and messages (`ecrm.campaigns.message`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from shared.events.base import Event
+
+
+class SegmentMembershipChanged(Event):
+    owner: ClassVar[str] = "campaigns"
+    aggregate: ClassVar[str] = "segment"
+    segment_id: str
+    customer_id: str
+    change: Literal["entered", "left"]
+    at: datetime
+
+
+class CampaignLaunched(Event):
+    owner: ClassVar[str] = "campaigns"
+    aggregate: ClassVar[str] = "campaign"
+    campaign_id: str
+    name: str
+    segment_id: str
+    recipients: int
+    at: datetime
+
+    def key(self) -> str:
+        return self.campaign_id
+
+
+class MessageEvent(Event):
+    owner: ClassVar[str] = "campaigns"
+    aggregate: ClassVar[str] = "message"
+    message_id: str
+    customer_id: str
+    campaign_id: str | None = None
+    journey_id: str | None = None
+    at: datetime
+
+
+class MessageSent(MessageEvent):
+    subject: str
+
+
+class MessageOpened(MessageEvent):
+    pass
+
+
+class LinkClicked(MessageEvent):
+    url: str
+
+
+class MessageBounced(MessageEvent):
+    permanent: bool
+    reason: str
+
+
+EVENTS = (SegmentMembershipChanged, CampaignLaunched, MessageSent, MessageOpened, LinkClicked,
+          MessageBounced)

@@ -1,0 +1,94 @@
+"""Events owned by the contacts service (topic `ecrm.contacts.customer`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+from shared.events.base import Event
+
+ConsentState = Literal["subscribed", "unsubscribed", "unknown"]
+
+
+class Identity(BaseModel):
+    kind: str  # anonymous_id | user_id | loyalty_id | email
+    value: str
+
+
+class CustomerEvent(Event):
+    owner: ClassVar[str] = "contacts"
+    aggregate: ClassVar[str] = "customer"
+    customer_id: str
+
+
+class CustomerSnapshot(BaseModel):
+    """The customer's current state, carried by created/updated events so projections need no lookup."""
+
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    tags: list[str] = []
+    attributes: dict[str, Any] = {}
+    stage: str = "lead"
+    consent: dict[str, ConsentState] = {}
+    version: int = 1
+
+
+class CustomerCreated(CustomerEvent, CustomerSnapshot):
+    pass
+
+
+class CustomerUpdated(CustomerEvent, CustomerSnapshot):
+    changed: list[str] = []
+
+
+class CustomersMerged(CustomerEvent):
+    """`customer_id` is the survivor; `merged_id` now resolves to it."""
+
+    merged_id: str
+
+
+class ConsentChanged(CustomerEvent):
+    channel: str
+    state: ConsentState
+    source: str
+    at: datetime
+
+
+class IdentityLinked(CustomerEvent):
+    identity: Identity
+    request_id: str | None = None  # the identity request that caused it, if any
+    created: bool = False  # whether the customer was created by this request
+
+
+class IdentityRequest(Event):
+    """Sent by a channel (web, email, store) that saw an email or identity and needs a customer.
+
+    Contacts answers with IdentityLinked (and CustomerCreated when it made a new customer).
+    """
+
+    owner: ClassVar[str] = "contacts"
+    aggregate: ClassVar[str] = "identity-request"
+    request_id: str
+    requested_by: str
+    email: str | None = None
+    identities: list[Identity] = []
+    traits: dict[str, Any] = {}
+
+    def key(self) -> str:
+        return self.email or (self.identities[0].value if self.identities else self.request_id)
+
+
+EVENTS = (CustomerCreated, CustomerUpdated, CustomersMerged, ConsentChanged, IdentityLinked)
+REQUESTS = (IdentityRequest,)
+
+
+class CustomerDeleted(CustomerEvent):
+    """The customer was deleted through the API (soft delete; the id stays reserved)."""
+
+
+EVENTS = (*EVENTS, CustomerDeleted)

@@ -1,0 +1,81 @@
+"""Events owned by the interactions service (the web and store channels, the timeline)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from shared.events.base import Event
+
+
+class InteractionEvent(Event):
+    owner: ClassVar[str] = "interactions"
+    aggregate: ClassVar[str] = "interaction"
+
+
+class InteractionRecorded(InteractionEvent):
+    """A touch ingested from the web channel (track, page, screen, identify, group, alias).
+
+    `customer_id` is null while the visitor is anonymous; the key is then the anonymous id.
+    `name` is the track event name (e.g. "Order Completed") or the page/screen name.
+    """
+
+    interaction_id: str
+    customer_id: str | None = None
+    anonymous_id: str | None = None
+    user_id: str | None = None
+    channel: str = "web"  # web | mobile | server
+    kind: str  # track | page | screen | identify | group | alias
+    name: str | None = None
+    path: str | None = None
+    properties: dict[str, Any] = {}
+    occurred_at: datetime
+
+    def key(self) -> str:
+        return self.customer_id or self.anonymous_id or self.user_id or self.interaction_id
+
+
+class OrderLine(BaseModel):
+    sku: str
+    name: str | None = None
+    quantity: int
+    unit_price: float
+
+
+class OrderPlaced(Event):
+    """A store or online order (topic `ecrm.interactions.order`)."""
+
+    owner: ClassVar[str] = "interactions"
+    aggregate: ClassVar[str] = "order"
+    order_id: str
+    store_id: str
+    customer_id: str | None = None
+    email: str | None = None
+    loyalty_id: str | None = None
+    channel: str  # store | online
+    currency: str
+    total: float
+    lines: list[OrderLine] = []
+    placed_at: datetime
+
+    def key(self) -> str:
+        return self.customer_id or f"{self.store_id}:{self.order_id}"
+
+
+class CustomerMetricsChanged(Event):
+    """The customer's activity figures, published whenever they change (for segments, scoring)."""
+
+    owner: ClassVar[str] = "interactions"
+    aggregate: ClassVar[str] = "customer-metrics"
+    customer_id: str
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    touches: dict[str, int] = {}  # per channel
+    orders_count: int = 0
+    total_spent: float = 0.0
+    last_order_at: datetime | None = None
+
+
+EVENTS = (InteractionRecorded, OrderPlaced, CustomerMetricsChanged)

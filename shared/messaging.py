@@ -1,0 +1,199 @@
+"""Consuming events: one batch subscriber per service, inbox dedupe, retry, dead letters.
+
+Every service consumes with one group (its name). A batch is applied in one transaction with a
+savepoint per event; the offsets are committed only after that transaction commits
+(AckPolicy.NACK_ON_ERROR: success commits, an exception rewinds to the batch's first record).
+
+- The database being away is not the event's fault: the batch is retried with backoff and,
+  if still failing, rewound for redelivery. Nothing is dead-lettered for it.
+- An event whose handler raises anything else is retried a few times on its own, then parked
+  on `<topic>.dlq` with the error in headers; the partition keeps moving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared import inbox, metrics
+from shared.cloudevents import Envelope, MalformedEvent
+from shared.db import UNAVAILABLE
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+BatchHandler = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: Callable[..., Awaitable[None]]
+    batch: bool  # True: handler(conn, [envelopes]); False: handler(conn, envelope)
+
+    async def apply(self, conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        if self.batch:
+            await self.handler(conn, envs)
+        else:
+            for env in envs:
+                await self.handler(conn, env)
+
+
+class EventDispatcher:
+    """Applies batches of records to the handlers registered by ce_type (or by topic)."""
+
+    def __init__(
+        self,
+        service: str,
+        pool_getter: Callable[[], asyncpg.Pool],
+        producer_getter: Callable[[], AIOKafkaProducer],
+        *,
+        max_attempts: int = 4,
+        transient_retries: int = 8,
+    ) -> None:
+        self.service = service
+        self.by_type: dict[str, Route] = {}
+        self.by_topic: dict[str, Route] = {}
+        self.topics: set[str] = set()
+        self._pool = pool_getter
+        self._producer = producer_getter
+        self.max_attempts = max_attempts
+        self.transient_retries = transient_retries
+
+    def register(self, topic: str, ce_type: str, handler: Callable, *, batch: bool = False) -> None:
+        if ce_type in self.by_type:
+            raise ValueError(f"{self.service} already handles {ce_type}")
+        self.by_type[ce_type] = Route(handler, batch)
+        self.topics.add(topic)
+
+    def register_topic(self, topic: str, handler: Callable, *, batch: bool = False) -> None:
+        """Every event on `topic` that no type handler claims."""
+        if topic in self.by_topic:
+            raise ValueError(f"{self.service} already has a handler for topic {topic}")
+        self.by_topic[topic] = Route(handler, batch)
+        self.topics.add(topic)
+
+    def route(self, env: Envelope) -> Route | None:
+        return self.by_type.get(env.type) or self.by_topic.get(env.topic)
+
+    async def apply_records(self, records: tuple[Any, ...] | list[Any]) -> None:
+        envelopes: list[Envelope] = []
+        for record in records:
+            try:
+                envelopes.append(Envelope.from_record(record))
+            except MalformedEvent as exc:
+                await self.dead_letter(record, exc, attempts=0)
+        relevant = [e for e in envelopes if self.route(e) is not None]
+        if relevant:
+            failed = await self._with_transient_retry(lambda: self._apply_batch(relevant))
+            for env, exc in failed:
+                await self._retry_alone(env, exc, records)
+
+    async def _apply_batch(self, envs: list[Envelope]) -> list[tuple[Envelope, Exception]]:
+        failed: list[tuple[Envelope, Exception]] = []
+        async with self._pool().acquire() as conn, conn.transaction():
+            new = await inbox.claim_many(conn, self.service, [e.id for e in envs])
+            duplicates = len(envs) - len(new)
+            if duplicates:
+                metrics.EVENTS_CONSUMED.labels(self.service, self.service, "duplicate").inc(
+                    duplicates
+                )
+            for route, run in _runs([e for e in envs if e.id in new], self.route):
+                try:
+                    async with conn.transaction():  # a savepoint: a failure undoes only this run
+                        await route.apply(conn, run)
+                except UNAVAILABLE:
+                    raise
+                except Exception as exc:
+                    failed.extend((env, exc) for env in run)
+                    continue
+                metrics.EVENTS_CONSUMED.labels(self.service, self.service, "applied").inc(len(run))
+            if failed:  # release their claims so a retry can apply them
+                await conn.execute(
+                    "DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+                    self.service,
+                    [env.id for env, _ in failed],
+                )
+        return failed
+
+    async def _apply_one(self, env: Envelope) -> None:
+        route = self.route(env)
+        assert route is not None
+        async with self._pool().acquire() as conn, conn.transaction():
+            if await inbox.claim(conn, self.service, env.id):
+                await route.apply(conn, [env])
+
+    async def _retry_alone(self, env: Envelope, first: Exception, records: Any) -> None:
+        error: Exception = first
+        for attempt in range(2, self.max_attempts + 1):
+            metrics.CONSUMER_ERRORS.labels(self.service, self.service).inc()
+            log.warning(
+                "event.retry", event_id=env.id, ce_type=env.type, attempt=attempt, error=repr(error)
+            )
+            await asyncio.sleep(0.05 * 2**attempt)
+            try:
+                await self._with_transient_retry(lambda: self._apply_one(env))
+                metrics.EVENTS_CONSUMED.labels(self.service, self.service, "applied").inc()
+                return
+            except UNAVAILABLE:
+                raise
+            except Exception as exc:
+                error = exc
+        record = next(
+            r
+            for r in records
+            if r.topic == env.topic and r.partition == env.partition and r.offset == env.offset
+        )
+        await self.dead_letter(record, error, attempts=self.max_attempts)
+
+    async def _with_transient_retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        delay = 0.2
+        for attempt in range(self.transient_retries):
+            try:
+                return await action()
+            except UNAVAILABLE as exc:
+                if attempt == self.transient_retries - 1:
+                    raise
+                log.warning("consumer.database_unavailable", error=repr(exc), backoff_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        return None
+
+    async def dead_letter(self, record: Any, error: Exception, attempts: int) -> None:
+        headers = [
+            *list(record.headers or ()),
+            ("x-error", repr(error)[:2000].encode()),
+            ("x-error-type", type(error).__name__.encode()),
+            ("x-original-topic", record.topic.encode()),
+            ("x-original-partition", str(record.partition).encode()),
+            ("x-original-offset", str(record.offset).encode()),
+            ("x-consumer", self.service.encode()),
+            ("x-attempts", str(attempts).encode()),
+        ]
+        await self._producer().send_and_wait(
+            f"{record.topic}.dlq", record.value, key=record.key, headers=headers
+        )
+        metrics.DEAD_LETTERED.labels(self.service, record.topic).inc()
+        log.error(
+            "event.dead_lettered", topic=record.topic, offset=record.offset, error=repr(error)
+        )
+
+
+def _runs(
+    envs: list[Envelope], route_of: Callable[[Envelope], Route | None]
+) -> list[tuple[Route, list[Envelope]]]:
+    """Consecutive events sharing a batch route form one run; order is kept."""
+    runs: list[tuple[Route, list[Envelope]]] = []
+    for env in envs:
+        route = route_of(env)
+        assert route is not None
+        if runs and route.batch and runs[-1][0] is route:
+            runs[-1][1].append(env)
+        else:
+            runs.append((route, [env]))
+    return runs

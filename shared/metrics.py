@@ -1,0 +1,25 @@
+"""Prometheus figures every service exposes at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "ecrm_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "ecrm_http_request_seconds",
+    "HTTP request latency",
+    ["service", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+RELAY_PUBLISHED = Counter("ecrm_outbox_published_total", "outbox rows published", ["service"])
+RELAY_ERRORS = Counter("ecrm_outbox_relay_errors_total", "relay publish failures", ["service"])
+OUTBOX_BACKLOG = Gauge("ecrm_outbox_backlog", "unpublished outbox rows", ["service"])
+EVENTS_CONSUMED = Counter(
+    "ecrm_events_consumed_total", "events handled", ["service", "consumer", "outcome"]
+)
+CONSUMER_ERRORS = Counter(
+    "ecrm_consumer_errors_total", "failed attempts to apply an event", ["service", "consumer"]
+)
+DEAD_LETTERED = Counter("ecrm_events_dead_lettered_total", "events parked", ["service", "topic"])

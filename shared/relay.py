@@ -1,0 +1,154 @@
+"""Outbox relay: publishes unpublished outbox rows to Kafka in id order, in batches.
+
+Woken by LISTEN/NOTIFY (sent on commit by shared.outbox) with a short poll as a fallback. One
+relay per service publishes at a time (an advisory lock), so per-key order is the commit order.
+A row is marked published only after the broker acknowledged it (acks=all); a crash in
+between publishes it again, and consumers dedupe by event id. While the broker is away the
+relay retries with backoff and the rows wait in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from shared import metrics
+from shared.cloudevents import headers_for
+from shared.db import UNAVAILABLE
+from shared.logging import get_logger
+from shared.outbox import NOTIFY_CHANNEL, purge_published
+
+log = get_logger(__name__)
+
+_SELECT = """
+SELECT id, event_id, topic, key, ce_type, subject, occurred_at, data
+FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+"""
+
+
+def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+    options: dict = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "enable_idempotence": False,  # the embedded broker has no InitProducerId
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "request_timeout_ms": 15000,
+        "retry_backoff_ms": 200,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        service: str,
+        pool: asyncpg.Pool,
+        dsn: str,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.5,
+        retention_hours: int = 168,
+    ) -> None:
+        self.service = service
+        self.pool = pool
+        self.dsn = dsn
+        self.producer = producer
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.retention_hours = retention_hours
+        self.source = f"/ecrm/{service}"
+        self._wake = asyncio.Event()
+        self._lock_key = f"outbox-relay:{service}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener = asyncio.create_task(self._listen(stop))
+        backoff = 0.2
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self.publish_pending()
+                    backoff = 0.2
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # broker or database away: wait, then try again
+                    metrics.RELAY_ERRORS.labels(self.service).inc()
+                    log.warning("relay.retry", error=repr(exc), backoff_s=backoff)
+                    await _sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                if sent < self.batch_size:
+                    await self._wait_for_work(stop)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext($1))", self._lock_key
+            ):
+                return 0
+            rows = await conn.fetch(_SELECT, self.batch_size)
+            if not rows:
+                return 0
+            await self._send(rows)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+        metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def _send(self, rows: list[asyncpg.Record]) -> None:
+        futures = []
+        for r in rows:
+            headers = headers_for(
+                r["event_id"], r["ce_type"], self.source, r["occurred_at"], r["subject"]
+            )
+            futures.append(
+                await self.producer.send(
+                    r["topic"], orjson.dumps(r["data"]), key=r["key"].encode(), headers=headers
+                )
+            )
+        await asyncio.gather(*futures)
+
+    async def purge(self) -> int:
+        async with self.pool.acquire() as conn:
+            return await purge_published(conn, self.retention_hours)
+
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Keep a LISTEN connection open; reconnect when the database comes back."""
+        while not stop.is_set():
+            try:
+                conn = await asyncpg.connect(self.dsn)
+            except UNAVAILABLE:
+                await _sleep_or_stop(stop, 1.0)
+                continue
+            try:
+                await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+                while not stop.is_set() and not conn.is_closed():
+                    await _sleep_or_stop(stop, 1.0)
+            except UNAVAILABLE:
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

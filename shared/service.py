@@ -1,0 +1,263 @@
+"""A service's runtime: its pool, producer, relay and subscriber, started and stopped together.
+
+`app.py` of each service builds one `Runtime`, registers handlers with `@runtime.on(...)`,
+and hands it to `create_app`. This is the one place things meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.specification import AsyncAPI
+
+from shared import inbox, metrics
+from shared.db import create_pool, ensure_database, migrate
+from shared.events.base import Event
+from shared.http import (
+    JSON,
+    RequestContextMiddleware,
+    install_error_handlers,
+    install_platform_routes,
+)
+from shared.logging import configure_logging, get_logger
+from shared.messaging import BatchHandler, EventDispatcher, Handler
+from shared.relay import OutboxRelay, make_producer
+from shared.settings import Settings, get_settings
+
+log = get_logger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self,
+        name: str,
+        migrations: Path,
+        *,
+        publishes: tuple[type[Event], ...] = (),
+        settings: Settings | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        self.name = name
+        self.settings = settings or get_settings()
+        configure_logging(name, self.settings.log_level)
+        self.migrations = migrations
+        self.dsn = self.settings.database_dsn(name)
+        self.signing_key = self.settings.resolved_signing_key()
+        self.pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.broker = KafkaBroker(
+            self.settings.kafka, enable_idempotence=False, graceful_timeout=10, logger=None
+        )
+        self.dispatcher = EventDispatcher(name, lambda: self.db, lambda: self.kafka_producer)
+        self.batch_size = batch_size
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._started = False
+        self.consuming = False
+        self.on_start: list[Callable[[Runtime], Any]] = []
+        for event_type in publishes:
+            self.broker.publisher(
+                event_type.topic(),
+                title=f"{event_type.topic()}:{event_type.__name__}",
+                description=(event_type.__doc__ or event_type.__name__).strip(),
+                schema=event_type,
+            )
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        assert self.pool is not None, "runtime not started"
+        return self.pool
+
+    @property
+    def kafka_producer(self) -> AIOKafkaProducer:
+        assert self.producer is not None, "runtime not started"
+        return self.producer
+
+    def on(self, *event_types: type[Event]) -> Callable[[Handler], Handler]:
+        """Register a handler `async def h(conn, envelope)` for these event types."""
+
+        def register(handler: Handler) -> Handler:
+            for event_type in event_types:
+                self.dispatcher.register(event_type.topic(), event_type.ce_type(), handler)
+            return handler
+
+        return register
+
+    def on_batch(self, *event_types: type[Event]) -> Callable[[BatchHandler], BatchHandler]:
+        """Register `async def h(conn, envelopes)`: consecutive events of these types at once.
+
+        On failure the run is retried one event at a time, so one poison event is parked alone.
+        """
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            for event_type in event_types:
+                self.dispatcher.register(
+                    event_type.topic(), event_type.ce_type(), handler, batch=True
+                )
+            return handler
+
+        return register
+
+    def on_topic(self, *topics: str, batch: bool = False) -> Callable:
+        """Register a handler for every event on these topics that no type handler claims."""
+
+        def register(handler: Callable) -> Callable:
+            for topic in topics:
+                self.dispatcher.register_topic(topic, handler, batch=batch)
+            return handler
+
+        return register
+
+    def background(self, factory: Callable[[asyncio.Event], Any]) -> None:
+        """A long-running task started with the service, given the stop event."""
+        self.on_start.append(lambda rt: rt._tasks.append(asyncio.create_task(factory(rt._stop))))
+
+    async def start(self) -> None:
+        await ensure_database(self.settings.server_dsn, f"ecrm_{self.name}")
+        self.pool = await create_pool(self.dsn, self.settings.db_pool_size)
+        await migrate(self.pool, self.migrations)
+        self.producer = make_producer(self.settings.kafka)
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            self.name,
+            self.pool,
+            self.dsn,
+            self.producer,
+            retention_hours=self.settings.outbox_retention_hours,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
+        if self.dispatcher.topics:
+            # Joining the group can take a session timeout after a crash: serve HTTP meanwhile.
+            self._subscribe()
+            self._tasks.append(asyncio.create_task(self._start_broker()))
+        for hook in self.on_start:
+            result = hook(self)
+            if asyncio.iscoroutine(result):
+                await result
+        self._started = True
+        log.info("service.started", topics=sorted(self.dispatcher.topics))
+
+    async def _start_broker(self) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await self.broker.start()
+                self.consuming = True
+                log.info("consumer.started", group=self.name)
+                return
+            except Exception as exc:  # broker away at start: keep trying
+                log.warning("consumer.start_failed", error=repr(exc), backoff_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _subscribe(self) -> None:
+        dispatcher = self.dispatcher
+
+        @self.broker.subscriber(
+            *sorted(dispatcher.topics),
+            group_id=self.name,
+            batch=True,
+            max_records=self.batch_size,
+            batch_timeout_ms=50,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=2000,
+            title=f"{self.name}:consumer",
+            description=f"the {self.name} service's consumer group",
+        )
+        async def consume(body: list[Any], msg: KafkaMessage) -> None:
+            await dispatcher.apply_records(msg.raw_message)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()  # commits what was applied, leaves the group
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+        log.info("service.stopped")
+
+    async def health(self) -> dict[str, Any]:
+        if not self._started:
+            return {"status": "starting", "service": self.name}
+        try:
+            async with self.db.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception as exc:
+            return {"status": "degraded", "service": self.name, "database": repr(exc)}
+        consumer = "n/a" if not self.dispatcher.topics else ("up" if self.consuming else "joining")
+        topics = sorted(self.dispatcher.topics)
+        return {"status": "ok", "service": self.name, "consumer": consumer, "topics": topics}
+
+    async def refresh_gauges(self) -> None:
+        with contextlib.suppress(Exception):
+            async with self.db.acquire(timeout=2) as conn:
+                backlog = await conn.fetchval(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                )
+            metrics.OUTBOX_BACKLOG.labels(self.name).set(backlog)
+
+    async def _housekeeping(self) -> None:
+        """Retention: purge published outbox rows and old inbox claims, hourly."""
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                assert self.relay is not None
+                await self.relay.purge()
+                async with self.db.acquire() as conn:
+                    # inbox outlives the outbox, so a replay never re-applies an event
+                    await inbox.purge(conn, self.settings.outbox_retention_hours * 2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 3600)
+
+    def asyncapi(self) -> dict[str, Any]:
+        spec = AsyncAPI(self.broker, title=f"ecrm {self.name}", version="1.0.0")
+        return spec.to_specification().to_jsonable()
+
+
+def create_app(runtime: Runtime, routers: list[APIRouter], description: str = "") -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"ecrm {runtime.name}",
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        default_response_class=JSON,
+        strict_content_type=False,  # JSON bodies are read whatever Content-Type says
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.signing_key = runtime.signing_key
+    install_error_handlers(app)
+    install_platform_routes(app, runtime)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, service=runtime.name)
+    return app

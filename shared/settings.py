@@ -1,0 +1,89 @@
+"""One settings class for every process: all `ECRM_*` variables, all optional."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SIGNING_KEY = "dev-insecure-signing-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ECRM_", extra="ignore")
+
+    env: str = "development"
+    home: Path = Path("./.ecrm")
+    gateway_port: int = 8080
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+    smtp_url: str | None = None
+    inbound_smtp_port: int = 2525
+
+    # Ports of the embedded stack's internal parts (not public).
+    service_port_base: int = 8100
+    embedded_kafka_port: int = 9092
+    embedded_pg_port: int = 5544
+    smtp_sink_port: int = 1025
+    topic_partitions: int = 8
+
+    signing_key: str | None = None
+    write_keys: str | None = Field(default=None, description="comma-separated tracking write keys")
+    token_ttl_days: int = 365
+    outbox_retention_hours: int = 168
+    log_level: str = "info"
+    db_pool_size: int = 10
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env != "development" and self.signing_key in (None, "", DEFAULT_SIGNING_KEY):
+            raise ValueError(
+                "ECRM_SIGNING_KEY must be set to a non-default secret outside development"
+            )
+        return self
+
+    @property
+    def kafka(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.embedded_kafka_port}"
+
+    @property
+    def server_dsn(self) -> str:
+        return (
+            self.database_url or f"postgresql://postgres@127.0.0.1:{self.embedded_pg_port}/postgres"
+        )
+
+    @property
+    def smtp(self) -> str:
+        return self.smtp_url or f"smtp://127.0.0.1:{self.smtp_sink_port}"
+
+    def database_dsn(self, service: str) -> str:
+        """Each service owns a database named `ecrm_<service>` on the same server."""
+        base, _, query = self.server_dsn.partition("?")
+        head = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+        return f"{head}/ecrm_{service}" + (f"?{query}" if query else "")
+
+    def resolved_signing_key(self) -> str:
+        if self.signing_key:
+            return self.signing_key
+        return read_or_create_secret(self.home / "signing.key", lambda: secrets.token_urlsafe(48))
+
+
+def read_or_create_secret(path: Path, make) -> str:  # type: ignore[no-untyped-def]
+    """Read a secret file, creating it once with mode 0600."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,37 @@
+"""Session fixtures: one real PostgreSQL and one real broker for the whole run.
+
+Where a Docker engine is reachable, the same tests can run on testcontainers' Kafka and
+PostgreSQL (see tests/support/containers.py); on these machines the embedded servers are used.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.infra import Infra, start_infra
+
+
+@pytest.fixture(scope="session")
+async def infra() -> AsyncIterator[Infra]:
+    home = Path(tempfile.mkdtemp(prefix="ecrm-test-"))
+    env = await start_infra(home)
+    try:
+        yield env
+    finally:
+        await env.supervisor.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_token(infra: Infra) -> str:
+    return infra.token("*")
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=15) as client:
+        yield client
