@@ -98,12 +98,12 @@ class EventDispatcher:
         failed: list[tuple[Envelope, Exception]] = []
         async with self._pool().acquire() as conn, conn.transaction():
             new = await inbox.claim_many(conn, self.service, [e.id for e in envs])
-            duplicates = len(envs) - len(new)
+            duplicates = len(envs) - len(new)  # already applied, or twice in this batch
             if duplicates:
                 metrics.EVENTS_CONSUMED.labels(self.service, self.service, "duplicate").inc(
                     duplicates
                 )
-            for route, run in _runs([e for e in envs if e.id in new], self.route):
+            for route, run in _runs(_first_of_each(envs, new), self.route):
                 try:
                     async with conn.transaction():  # a savepoint: a failure undoes only this run
                         await route.apply(conn, run)
@@ -197,3 +197,14 @@ def _runs(
         else:
             runs.append((route, [env]))
     return runs
+
+
+def _first_of_each(envs: list[Envelope], new: set[str]) -> list[Envelope]:
+    """The newly claimed events, each once: a batch can hold the same event twice."""
+    seen: set[str] = set()
+    out = []
+    for env in envs:
+        if env.id in new and env.id not in seen:
+            seen.add(env.id)
+            out.append(env)
+    return out

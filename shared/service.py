@@ -173,12 +173,13 @@ class Runtime:
             batch_timeout_ms=50,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_records_undecoded,
             session_timeout_ms=10000,
             heartbeat_interval_ms=2000,
             title=f"{self.name}:consumer",
             description=f"the {self.name} service's consumer group",
         )
-        async def consume(body: list[Any], msg: KafkaMessage) -> None:
+        async def consume(body: Any, msg: KafkaMessage) -> None:
             await dispatcher.apply_records(msg.raw_message)
 
     async def stop(self) -> None:
@@ -232,6 +233,12 @@ class Runtime:
     def asyncapi(self) -> dict[str, Any]:
         spec = AsyncAPI(self.broker, title=f"ecrm {self.name}", version="1.0.0")
         return spec.to_specification().to_jsonable()
+
+
+async def _records_undecoded(msg: Any) -> None:
+    """Bodies are parsed by the dispatcher, record by record: one unreadable record must be
+    dead-lettered, not fail the whole batch inside the framework (and loop forever)."""
+    return None
 
 
 def create_app(runtime: Runtime, routers: list[APIRouter], description: str = "") -> FastAPI:
