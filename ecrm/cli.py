@@ -63,6 +63,17 @@ def replay(
         typer.echo(f"{name}: {count} events queued for republishing")
 
 
+@app.command()
+def topics() -> None:
+    """Create every topic of the event catalogue (and its dead-letter topic) that is missing."""
+    from shared.events.catalogue import all_topics
+    from shared.kafka_admin import ensure_topics
+
+    settings = get_settings()
+    created = asyncio.run(ensure_topics(settings.kafka, all_topics(), settings.topic_partitions))
+    typer.echo(f"{len(created)} topics created on {settings.kafka}")
+
+
 def main() -> None:
     app()
 

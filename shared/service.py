@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.specification import AsyncAPI
@@ -235,6 +236,18 @@ class Runtime:
         return spec.to_specification().to_jsonable()
 
 
+def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        schemes["writeKey"] = {"type": "http", "scheme": "basic",
+                               "description": "Segment-style: the write key as user name"}
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 async def _records_undecoded(msg: Any) -> None:
     """Bodies are parsed by the dispatcher, record by record: one unreadable record must be
     dead-lettered, not fail the whole batch inside the framework (and loop forever)."""
@@ -260,6 +273,7 @@ def create_app(runtime: Runtime, routers: list[APIRouter], description: str = ""
         docs_url=None,
         redoc_url=None,
     )
+    app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     app.state.runtime = runtime
     app.state.signing_key = runtime.signing_key
     install_error_handlers(app)

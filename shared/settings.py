@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     smtp_url: str | None = None
     inbound_smtp_port: int = 2525
+    inbound_smtp_host: str = "127.0.0.1"
+    public_url: str | None = Field(
+        default=None, description="how the gateway is reached from outside (links in mails)"
+    )
 
     # Ports of the embedded stack's internal parts (not public).
     service_port_base: int = 8100
@@ -55,6 +59,10 @@ class Settings(BaseSettings):
         return (
             self.database_url or f"postgresql://postgres@127.0.0.1:{self.embedded_pg_port}/postgres"
         )
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://127.0.0.1:{self.gateway_port}").rstrip("/")
 
     @property
     def smtp(self) -> str:

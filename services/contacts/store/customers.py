@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.contacts.domain import CustomerIn, CustomerPatch, consent_entry
+from services.contacts.domain import CustomerIn, CustomerPatch, advances, consent_entry
 from services.contacts.store.rows import (
     COLUMNS,
     created_event,
@@ -238,3 +238,11 @@ async def consent_history(conn: asyncpg.Connection, customer_id: uuid.UUID) -> l
         customer_id,
     )
     return [{**dict(r), "at": r["at"].isoformat()} for r in rows]
+
+
+async def advance_stage(conn: asyncpg.Connection, customer_id: uuid.UUID, stage: str) -> None:
+    """Automation moves a lifecycle stage forward only; an agent's later stage is kept."""
+    row = await resolve(conn, customer_id, lock=True)
+    if row is None or not advances(row["stage"], stage):
+        return
+    await apply_changes(conn, row, {"stage": stage})

@@ -115,3 +115,24 @@ async def test_a_crash_between_commit_and_publish_loses_nothing(infra, contacts,
         except Exception:
             return False
     await eventually(back_up, timeout=60)
+
+
+async def test_lead_qualified_moves_the_stage_forward_only(infra, contacts, http, auth, email):
+    from shared.events.sales import LeadQualified
+
+    lead = (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).json()
+    customer = (await http.post(f"{contacts}/api/v1/customers", json={"email": "c." + email, "stage": "customer"}, headers=auth)).json()
+    for c in (lead, customer):
+        event = LeadQualified(customer_id=c["id"], score=120, threshold=100, at=datetime.now(UTC))
+        headers = headers_for(uuid.uuid4(), LeadQualified.ce_type(), "/ecrm/sales", datetime.now(UTC), c["id"])
+        await produce(infra.bootstrap, LeadQualified.topic(), event.model_dump(mode="json"), c["id"], headers)
+
+    async def stage_of(cid: str) -> str:
+        return (await http.get(f"{contacts}/api/v1/customers/{cid}", headers=auth)).json()["stage"]
+
+    await eventually(lambda: _equals(stage_of(lead["id"]), "sales_qualified"), timeout=30)
+    assert await stage_of(customer["id"]) == "customer"
+
+
+async def _equals(value, expected) -> bool:
+    return (await value) == expected

@@ -1,0 +1,38 @@
+# One entry point for people and CI. Every target bootstraps .venv itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+SEED   ?= 1
+FAULTS ?= 30
+
+.PHONY: up test lint bench chaos compose-check clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/ecrm up
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/ecrm bench
+
+chaos: $(STAMP)
+	$(BIN)/python -m tests.reliability.chaos --seed $(SEED) --faults $(FAULTS)
+
+compose-check: $(STAMP)
+	$(BIN)/python -m pytest -q tests/deploy
+
+clean:
+	rm -rf $(VENV) .ecrm .pytest_cache
