@@ -52,6 +52,24 @@ def token_create(
     typer.echo(issue_token(settings.resolved_signing_key(), scope, subject, ttl_days))
 
 
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="the token itself, or its id (jti)")],
+) -> None:
+    """Revoke a token in every service (effective within a second, no restart)."""
+    from shared.auth import unverified_claims
+
+    if token.count(".") == 2:
+        claims = unverified_claims(token)
+        jti, expires = claims.get("jti"), claims.get("exp")
+    else:
+        jti, expires = token, None
+    if not jti:
+        raise typer.BadParameter("the token carries no id")
+    done = asyncio.run(status_mod.revoke_everywhere(get_settings(), available_services(), jti, expires))
+    typer.echo(f"revoked {jti} in {', '.join(done)}")
+
+
 @app.command()
 def replay(
     service: Annotated[list[str] | None, typer.Option(help="only these services")] = None,

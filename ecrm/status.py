@@ -101,3 +101,25 @@ async def replay(settings: Settings, services: list[str], since: datetime | None
         finally:
             await conn.close()
     return counts
+
+
+async def revoke_everywhere(
+    settings: Settings, services: list[str], jti: str, expires: int | None
+) -> list[str]:
+    from datetime import UTC
+
+    from shared.revocation import revoke
+
+    until = datetime.fromtimestamp(expires, UTC) if expires else None
+    done = []
+    for name in services:
+        try:
+            conn = await asyncpg.connect(settings.database_dsn(name))
+        except asyncpg.InvalidCatalogNameError:
+            continue  # that service never ran here: nothing to revoke in
+        try:
+            await revoke(conn, jti, until)
+            done.append(name)
+        finally:
+            await conn.close()
+    return done

@@ -33,6 +33,7 @@ from shared.http import (
 from shared.logging import configure_logging, get_logger
 from shared.messaging import BatchHandler, EventDispatcher, Handler
 from shared.relay import OutboxRelay, make_producer
+from shared.revocation import RevocationList
 from shared.settings import Settings, get_settings
 
 log = get_logger(__name__)
@@ -66,6 +67,7 @@ class Runtime:
         self._tasks: list[asyncio.Task] = []
         self._started = False
         self.consuming = False
+        self.revoked = RevocationList()
         self.on_start: list[Callable[[Runtime], Any]] = []
         for event_type in publishes:
             self.broker.publisher(
@@ -139,6 +141,8 @@ class Runtime:
         )
         self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+        await self.revoked.load(self.pool)
+        self._tasks.append(asyncio.create_task(self.revoked.keep_loading(self.pool, self._stop)))
         if self.dispatcher.topics:
             # Joining the group can take a session timeout after a crash: serve HTTP meanwhile.
             self._subscribe()
@@ -276,6 +280,7 @@ def create_app(runtime: Runtime, routers: list[APIRouter], description: str = ""
     app.openapi = lambda: _openapi_with_security(app)  # type: ignore[method-assign]
     app.state.runtime = runtime
     app.state.signing_key = runtime.signing_key
+    app.state.revoked = runtime.revoked
     install_error_handlers(app)
     install_platform_routes(app, runtime)
     for router in routers:

@@ -155,3 +155,28 @@ async def test_delete_frees_the_email(contacts, http, auth, email):
     assert (await http.delete(f"{contacts}/api/v1/customers/{a['id']}", headers=auth)).status_code == 204
     assert (await http.get(f"{contacts}/api/v1/customers/{a['id']}", headers=auth)).status_code == 404
     assert (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).status_code == 201
+
+
+async def test_a_revoked_token_is_refused_without_a_restart(infra, contacts, http):
+    import subprocess
+    import sys
+
+    from tests.support.events import eventually
+
+    token = infra.token("contacts:read")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await http.get(f"{contacts}/api/v1/customers", headers=headers)).status_code == 200
+    result = subprocess.run(
+        [sys.executable, "-m", "ecrm.cli", "token", "revoke", token],
+        env=infra.env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "contacts" in result.stdout
+
+    async def refused() -> bool:
+        response = await http.get(f"{contacts}/api/v1/customers", headers=headers)
+        return response.status_code == 401 and response.json()["title"] == "Token revoked"
+
+    await eventually(refused, timeout=10)
+    fresh = {"Authorization": f"Bearer {infra.token('contacts:read')}"}
+    assert (await http.get(f"{contacts}/api/v1/customers", headers=fresh)).status_code == 200
