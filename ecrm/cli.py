@@ -22,10 +22,14 @@ app.add_typer(token_app, name="token")
 @app.command()
 def up() -> None:
     """Start the whole stack in the foreground (Ctrl-C stops it)."""
-    from ecrm.embedded.stack import run_stack
+    from ecrm.embedded.stack import print_ready, run_stack
+    from ecrm.embedded.supervisor import StartupError
 
     try:
-        asyncio.run(run_stack(get_settings()))
+        asyncio.run(run_stack(get_settings(), on_ready=print_ready))
+    except StartupError as exc:
+        typer.echo(f"ecrm up: {exc}", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
 

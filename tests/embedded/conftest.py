@@ -1,0 +1,135 @@
+"""Helpers for the embedded-stack tests: free ports, settings on them, in-process upstreams.
+
+Every test gets its own ECRM_HOME and ports, so the tests run in any order and beside a
+running `ecrm up`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from shared.settings import Settings
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive free ports (below the kernel's ephemeral range)."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000)
+        if all(port_is_free(base + i) for i in range(size)):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def settings_on_free_ports(home: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "home": home,
+        "gateway_port": free_port(),
+        "embedded_pg_port": free_port(),
+        "embedded_kafka_port": free_port(),
+        "smtp_sink_port": free_port(),
+        "service_port_base": free_port_block(7),
+        "database_url": None,
+        "kafka_bootstrap": None,
+        "smtp_url": None,
+        "signing_key": None,
+        "write_keys": None,
+        "topic_partitions": 3,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def make_settings(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Settings]:
+    """Settings on fresh free ports with a fresh ECRM_HOME on every call."""
+
+    def make(**overrides: object) -> Settings:
+        return settings_on_free_ports(tmp_path_factory.mktemp("home"), **overrides)
+
+    return make
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn in the test's event loop, leaving the process' signal handlers alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Upstreams:
+    """Tiny HTTP apps on given ports, started and stopped inside the test's event loop."""
+
+    def __init__(self) -> None:
+        self.running: dict[int, tuple[QuietServer, asyncio.Task[None]]] = {}
+
+    async def start(self, app: FastAPI, port: int) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        server = QuietServer(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        self.running[port] = (server, task)
+
+    async def stop(self, port: int) -> None:
+        server, task = self.running.pop(port)
+        server.should_exit = True
+        await task
+
+    async def stop_all(self) -> None:
+        for port in list(self.running):
+            await self.stop(port)
+
+
+@pytest.fixture(scope="module")
+async def upstreams() -> AsyncIterator[Upstreams]:
+    running = Upstreams()
+    try:
+        yield running
+    finally:
+        await running.stop_all()
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture
+def alive() -> Callable[[int], bool]:
+    return pid_alive
+
+
+@pytest.fixture
+def unused_port() -> Callable[[], int]:
+    return free_port
