@@ -15,17 +15,24 @@ def track_event(anonymous_id: str, rng: random.Random) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat()
     if rng.random() < 0.5:
         return {
-            "type": "page", "anonymousId": anonymous_id, "messageId": str(uuid.uuid4()),
-            "name": "Home", "properties": {"path": rng.choice(PAGES), "referrer": "https://example.org/"},
+            "type": "page",
+            "anonymousId": anonymous_id,
+            "messageId": str(uuid.uuid4()),
+            "name": "Home",
+            "properties": {"path": rng.choice(PAGES), "referrer": "https://example.org/"},
             "context": {"userAgent": "Mozilla/5.0 bench", "ip": "127.0.0.1", "locale": "en-GB"},
-            "timestamp": now, "sentAt": now,
+            "timestamp": now,
+            "sentAt": now,
         }
     return {
-        "type": "track", "anonymousId": anonymous_id, "messageId": str(uuid.uuid4()),
+        "type": "track",
+        "anonymousId": anonymous_id,
+        "messageId": str(uuid.uuid4()),
         "event": rng.choice(EVENTS),
         "properties": {"sku": f"SKU-{rng.randrange(1000)}", "price": round(rng.uniform(5, 500), 2)},
         "context": {"userAgent": "Mozilla/5.0 bench", "ip": "127.0.0.1", "locale": "en-GB"},
-        "timestamp": now, "sentAt": now,
+        "timestamp": now,
+        "sentAt": now,
     }
 
 

@@ -38,18 +38,31 @@ async def broker_events_per_s(bootstrap: str, count: int) -> float:
     await ensure_topics(bootstrap, [topic], 8)
     rng = random.Random(7)
     payloads = [orjson.dumps(track_event(f"anon-{i % 5000}", rng)) for i in range(count)]
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"{topic}.g",
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                max_poll_records=5000)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
-                                linger_ms=5, max_batch_size=256 * 1024)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}.g",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=5000,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
     await consumer.start()
     await producer.start()
     try:
         await _until_assigned(consumer)
         started = time.perf_counter()
         consumed = asyncio.create_task(_consume(consumer, count))
-        futures = [await producer.send(topic, p, key=str(i % 5000).encode()) for i, p in enumerate(payloads)]
+        futures = [
+            await producer.send(topic, p, key=str(i % 5000).encode())
+            for i, p in enumerate(payloads)
+        ]
         await asyncio.gather(*futures)
         await consumed
         return count / (time.perf_counter() - started)
@@ -77,8 +90,10 @@ async def db_inserts_per_s(server_dsn: str, rows: int, batch: int = 100, workers
     """Rows per second inserted by asyncpg, in batches of `batch`, from `workers` connections."""
     conn = await asyncpg.connect(server_dsn)
     table = f"bench_raw_{int(time.time() * 1000)}"
-    await conn.execute(f"CREATE TABLE {table} (id uuid PRIMARY KEY, anonymous_id text, body jsonb,"
-                       " received_at timestamptz DEFAULT now())")
+    await conn.execute(
+        f"CREATE TABLE {table} (id uuid PRIMARY KEY, anonymous_id text, body jsonb,"
+        " received_at timestamptz DEFAULT now())"
+    )
     await conn.close()
     rng = random.Random(3)
     bodies = [orjson.dumps(track_event(f"anon-{i}", rng)).decode() for i in range(batch)]
@@ -117,11 +132,27 @@ def gateway_req_per_s(seconds: int, connections: int = 32) -> dict[str, float]:
         "{\n\tadmin off\n\tauto_https off\n}\n"
         f"http://127.0.0.1:{gw_port} {{\n\treverse_proxy 127.0.0.1:{app_port}\n}}\n"
     )
-    app = subprocess.Popen([sys.executable, "-m", "uvicorn", "trivial:app", "--port", str(app_port),
-                            "--no-access-log", "--log-level", "warning"], cwd=work)
-    gw = subprocess.Popen([str(caddy_path()), "run", "--config", str(work / "Caddyfile"),
-                           "--adapter", "caddyfile"], cwd=work, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, env={"HOME": str(work), "XDG_DATA_HOME": str(work)})
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "trivial:app",
+            "--port",
+            str(app_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=work,
+    )
+    gw = subprocess.Popen(
+        [str(caddy_path()), "run", "--config", str(work / "Caddyfile"), "--adapter", "caddyfile"],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"HOME": str(work), "XDG_DATA_HOME": str(work)},
+    )
     try:
         _wait_http(f"http://127.0.0.1:{gw_port}/")
         result = wrk(f"http://127.0.0.1:{gw_port}/", seconds, connections)
@@ -147,16 +178,29 @@ def _wait_http(url: str, timeout: float = 20) -> None:
     raise RuntimeError(f"{url} never answered")
 
 
-def wrk(url: str, seconds: int, connections: int, script: Path | None = None,
-        threads: int = 2) -> dict[str, float]:
+def wrk(
+    url: str, seconds: int, connections: int, script: Path | None = None, threads: int = 2
+) -> dict[str, float]:
     """Run wrk and read its summary (requests/s, latency percentiles, errors)."""
     binary = shutil.which("wrk")
     if binary is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    argv = [binary, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
+    argv = [
+        binary,
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        url,
+    ]
     if script:
         argv[1:1] = ["-s", str(script)]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    out = subprocess.run(
+        argv, capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
     return parse_wrk(out)
 
 

@@ -35,7 +35,9 @@ def up() -> None:
 
 
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+) -> None:
     """Health of every part, consumer lag per group, outbox backlog per service."""
     report = asyncio.run(status_mod.collect(get_settings()))
     if as_json:
@@ -70,14 +72,18 @@ def token_revoke(
         jti, expires = token, None
     if not jti:
         raise typer.BadParameter("the token carries no id")
-    done = asyncio.run(status_mod.revoke_everywhere(get_settings(), available_services(), jti, expires))
+    done = asyncio.run(
+        status_mod.revoke_everywhere(get_settings(), available_services(), jti, expires)
+    )
     typer.echo(f"revoked {jti} in {', '.join(done)}")
 
 
 @app.command()
 def replay(
     service: Annotated[list[str] | None, typer.Option(help="only these services")] = None,
-    since: Annotated[datetime | None, typer.Option(help="only events stored since (ISO time)")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="only events stored since (ISO time)")
+    ] = None,
 ) -> None:
     """Republish retained outbox events (after a broker restart); consumers apply each once."""
     counts = asyncio.run(status_mod.replay(get_settings(), service or available_services(), since))

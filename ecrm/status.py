@@ -15,7 +15,9 @@ from shared.kafka_admin import consumer_lag
 from shared.settings import Settings
 
 
-async def _service_health(client: httpx.AsyncClient, settings: Settings, name: str) -> dict[str, Any]:
+async def _service_health(
+    client: httpx.AsyncClient, settings: Settings, name: str
+) -> dict[str, Any]:
     try:
         response = await client.get(f"{service_url(settings, name)}/healthz", timeout=2)
         return {"name": name, **response.json(), "http": response.status_code}
@@ -46,7 +48,9 @@ async def _lag(settings: Settings, name: str, topics: list[str]) -> dict[str, An
     return {
         "group": name,
         "total": sum(p.lag for p in parts),
-        "partitions": [{"topic": p.topic, "partition": p.partition, "lag": p.lag} for p in parts if p.lag],
+        "partitions": [
+            {"topic": p.topic, "partition": p.partition, "lag": p.lag} for p in parts if p.lag
+        ],
     }
 
 
@@ -55,18 +59,30 @@ async def collect(settings: Settings) -> dict[str, Any]:
     async with httpx.AsyncClient() as client:
         health = await asyncio.gather(*(_service_health(client, settings, n) for n in names))
         try:
-            gateway = (await client.get(f"http://127.0.0.1:{settings.gateway_port}/healthz", timeout=3)).status_code
+            gateway = (
+                await client.get(f"http://127.0.0.1:{settings.gateway_port}/healthz", timeout=3)
+            ).status_code
         except httpx.HTTPError:
             gateway = None
     backlogs = await asyncio.gather(*(_backlog(settings, n) for n in names))
     lags = await asyncio.gather(*(_lag(settings, h["name"], h.get("topics", [])) for h in health))
     services = {
-        h["name"]: {"status": h.get("status"), "consumer": h.get("consumer"), "outbox_backlog": b, "lag": lag}
+        h["name"]: {
+            "status": h.get("status"),
+            "consumer": h.get("consumer"),
+            "outbox_backlog": b,
+            "lag": lag,
+        }
         for h, b, lag in zip(health, backlogs, lags, strict=True)
     }
     database_up = any(b is not None for b in backlogs)
     broker_up = all("error" not in lag for lag in lags)
-    healthy = gateway == 200 and database_up and broker_up and all(s["status"] == "ok" for s in services.values())
+    healthy = (
+        gateway == 200
+        and database_up
+        and broker_up
+        and all(s["status"] == "ok" for s in services.values())
+    )
     return {
         "healthy": healthy,
         "gateway": {"port": settings.gateway_port, "http": gateway},
@@ -81,14 +97,24 @@ def render(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
-    console.print(f"gateway :{report['gateway']['port']} -> {report['gateway']['http']}   "
-                  f"database {report['database']}   broker {report['broker']['status']}")
+    console.print(
+        f"gateway :{report['gateway']['port']} -> {report['gateway']['http']}   "
+        f"database {report['database']}   broker {report['broker']['status']}"
+    )
     table = Table("service", "status", "consumer", "lag", "outbox backlog")
     for name, s in report["services"].items():
-        table.add_row(name, str(s["status"]), str(s["consumer"]), str(s["lag"].get("total", "?")),
-                      str(s["outbox_backlog"]))
+        table.add_row(
+            name,
+            str(s["status"]),
+            str(s["consumer"]),
+            str(s["lag"].get("total", "?")),
+            str(s["outbox_backlog"]),
+        )
     console.print(table)
-    console.print("healthy" if report["healthy"] else "NOT healthy", style="green" if report["healthy"] else "red")
+    console.print(
+        "healthy" if report["healthy"] else "NOT healthy",
+        style="green" if report["healthy"] else "red",
+    )
 
 
 async def replay(settings: Settings, services: list[str], since: datetime | None) -> dict[str, int]:

@@ -25,7 +25,9 @@ class RevocationList:
             )
         self.revoked = frozenset(r["jti"] for r in rows)
 
-    async def keep_loading(self, pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0) -> None:
+    async def keep_loading(
+        self, pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0
+    ) -> None:
         while not stop.is_set():
             with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
                 await self.load(pool)

@@ -242,12 +242,16 @@ class Runtime:
 
 def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         schemes["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-        schemes["writeKey"] = {"type": "http", "scheme": "basic",
-                               "description": "Segment-style: the write key as user name"}
+        schemes["writeKey"] = {
+            "type": "http",
+            "scheme": "basic",
+            "description": "Segment-style: the write key as user name",
+        }
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -39,9 +39,7 @@ def _id(value: str, field: str = "id") -> uuid.UUID:
     return parsed
 
 
-def _with_etag(
-    body: dict[str, Any], status: int = 200, location: str | None = None
-) -> JSON:
+def _with_etag(body: dict[str, Any], status: int = 200, location: str | None = None) -> JSON:
     headers = {"ETag": f'"{body["version"]}"'}
     if location:
         headers["Location"] = location

@@ -24,7 +24,6 @@ def register(runtime: Runtime) -> None:
             raise ValueError("an identity request needs an email or an identity")
         await identify.identify(conn, email, identities, request.traits, request.request_id)
 
-
     @runtime.on(LeadQualified)
     async def qualify_lead(conn: asyncpg.Connection, env: Envelope) -> None:
         event = LeadQualified.model_validate(env.data)

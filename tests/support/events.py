@@ -12,14 +12,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from shared.cloudevents import Envelope
 
 
-async def read_topic(bootstrap: str, topic: str, timeout: float = 2.0) -> list[tuple[object, Envelope | None]]:
+async def read_topic(
+    bootstrap: str, topic: str, timeout: float = 2.0
+) -> list[tuple[object, Envelope | None]]:
     """Every record on the topic from the beginning: (raw record, parsed envelope or None)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
@@ -44,12 +46,18 @@ async def read_topic(bootstrap: str, topic: str, timeout: float = 2.0) -> list[t
 
 
 async def wait_for_events(
-    bootstrap: str, topic: str, match: Callable[[Envelope], bool], count: int = 1, timeout: float = 20.0
+    bootstrap: str,
+    topic: str,
+    match: Callable[[Envelope], bool],
+    count: int = 1,
+    timeout: float = 20.0,
 ) -> list[tuple[object, Envelope]]:
     deadline = time.monotonic() + timeout
     found: list[tuple[object, Envelope]] = []
     while time.monotonic() < deadline:
-        found = [(r, e) for r, e in await read_topic(bootstrap, topic) if e is not None and match(e)]
+        found = [
+            (r, e) for r, e in await read_topic(bootstrap, topic) if e is not None and match(e)
+        ]
         if len(found) >= count:
             return found
         await asyncio.sleep(0.3)

@@ -55,8 +55,14 @@ class Infra:
     def settings(self):  # type: ignore[no-untyped-def]
         from shared.settings import Settings
 
-        return Settings(home=self.home, database_url=self.server_dsn, kafka_bootstrap=self.bootstrap,
-                        signing_key=SIGNING_KEY, write_keys=WRITE_KEY, service_port_base=self.port_base)
+        return Settings(
+            home=self.home,
+            database_url=self.server_dsn,
+            kafka_bootstrap=self.bootstrap,
+            signing_key=SIGNING_KEY,
+            write_keys=WRITE_KEY,
+            service_port_base=self.port_base,
+        )
 
     def token(self, *scopes: str) -> str:
         return issue_token(SIGNING_KEY, scopes or ("*",), "tests", 1)
@@ -69,8 +75,19 @@ class Infra:
         url = f"http://127.0.0.1:{port}"
         spec = ProcessSpec(
             name=name,
-            argv=[sys.executable, "-m", "uvicorn", f"services.{name}.app:app", "--host", "127.0.0.1",
-                  "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "5"],
+            argv=[
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"services.{name}.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "5",
+            ],
             env=self.env() | extra_env,
             ready=lambda: _healthy(url),
             log_path=self.home / "logs" / f"{name}.log",

@@ -2,7 +2,12 @@ import pytest
 from pydantic import ValidationError
 
 from services.contacts.domain import (
-    CustomerIn, advances, merged_fields, normalise_email, normalise_phone, traits_to_fields,
+    CustomerIn,
+    advances,
+    merged_fields,
+    normalise_email,
+    normalise_phone,
+    traits_to_fields,
 )
 
 
@@ -23,7 +28,12 @@ def test_phone_is_normalised_to_e164():
 
 def test_create_body_from_the_spec_validates():
     body = CustomerIn.model_validate(
-        {"email": "a@example.com", "first_name": "Ada", "tags": ["vip"], "consent": {"email": "subscribed"}}
+        {
+            "email": "a@example.com",
+            "first_name": "Ada",
+            "tags": ["vip"],
+            "consent": {"email": "subscribed"},
+        }
     )
     assert body.consent == {"email": "subscribed"}
     assert body.tags == ["vip"]
@@ -31,7 +41,9 @@ def test_create_body_from_the_spec_validates():
 
 def test_unknown_fields_and_bad_consent_name_the_field():
     with pytest.raises(ValidationError) as err:
-        CustomerIn.model_validate({"email": "a@example.com", "colour": "red", "consent": {"email": "maybe"}})
+        CustomerIn.model_validate(
+            {"email": "a@example.com", "colour": "red", "consent": {"email": "maybe"}}
+        )
     fields = {".".join(map(str, e["loc"])) for e in err.value.errors()}
     assert fields == {"colour", "consent.email"}
 
@@ -41,11 +53,20 @@ def test_duplicate_tags_collapse():
 
 
 def test_merge_keeps_survivor_values_and_fills_gaps():
-    survivor = {"first_name": "Ada", "phone": None, "tags": ["vip"], "attributes": {"plan": "pro"},
-                "consent": {"email": {"state": "unknown", "source": "api", "at": "2026-01-01"}}}
-    merged = {"first_name": "Augusta", "phone": "+14155552671", "tags": ["b2b", "vip"],
-              "attributes": {"plan": "free", "city": "London"},
-              "consent": {"email": {"state": "subscribed", "source": "api", "at": "2025-01-01"}}}
+    survivor = {
+        "first_name": "Ada",
+        "phone": None,
+        "tags": ["vip"],
+        "attributes": {"plan": "pro"},
+        "consent": {"email": {"state": "unknown", "source": "api", "at": "2026-01-01"}},
+    }
+    merged = {
+        "first_name": "Augusta",
+        "phone": "+14155552671",
+        "tags": ["b2b", "vip"],
+        "attributes": {"plan": "free", "city": "London"},
+        "consent": {"email": {"state": "subscribed", "source": "api", "at": "2025-01-01"}},
+    }
     out = merged_fields(survivor, merged)
     assert "first_name" not in out
     assert out["phone"] == "+14155552671"
@@ -55,7 +76,9 @@ def test_merge_keeps_survivor_values_and_fills_gaps():
 
 
 def test_traits_map_to_fields_and_attributes():
-    fields = traits_to_fields({"firstName": "Ada", "email": "x@y.z", "plan": "pro", "phone": "garbage"})
+    fields = traits_to_fields(
+        {"firstName": "Ada", "email": "x@y.z", "plan": "pro", "phone": "garbage"}
+    )
     assert fields["first_name"] == "Ada"
     assert fields["attributes"] == {"plan": "pro", "phone": "garbage"}
     assert "email" not in fields

@@ -75,18 +75,27 @@ class Record:
 def test_envelope_reads_binary_mode_cloudevents():
     event = CustomerCreated(customer_id="c1", email="a@example.com")
     eid = uuid.uuid4()
-    headers = headers_for(eid, event.ce_type(), "/ecrm/contacts", __import__("datetime").datetime.now(), "c1")
+    headers = headers_for(
+        eid, event.ce_type(), "/ecrm/contacts", __import__("datetime").datetime.now(), "c1"
+    )
     env = Envelope.from_record(Record(orjson.dumps(event.model_dump(mode="json")), headers))
-    assert env.id == str(eid) and env.name == "CustomerCreated" and env.data["email"] == "a@example.com"
+    assert (
+        env.id == str(eid)
+        and env.name == "CustomerCreated"
+        and env.data["email"] == "a@example.com"
+    )
     assert dict(headers)["ce_specversion"] == b"1.0"
 
 
-@pytest.mark.parametrize("value,headers", [
-    (b"{}", []),
-    (b"not json", [("ce_id", str(uuid.uuid4()).encode()), ("ce_type", b"x")]),
-    (b"[1]", [("ce_id", str(uuid.uuid4()).encode()), ("ce_type", b"x")]),
-    (b"{}", [("ce_id", b"not-a-uuid"), ("ce_type", b"x")]),
-])
+@pytest.mark.parametrize(
+    "value,headers",
+    [
+        (b"{}", []),
+        (b"not json", [("ce_id", str(uuid.uuid4()).encode()), ("ce_type", b"x")]),
+        (b"[1]", [("ce_id", str(uuid.uuid4()).encode()), ("ce_type", b"x")]),
+        (b"{}", [("ce_id", b"not-a-uuid"), ("ce_type", b"x")]),
+    ],
+)
 def test_unreadable_records_are_malformed(value, headers):
     with pytest.raises(MalformedEvent):
         Envelope.from_record(Record(value, headers))

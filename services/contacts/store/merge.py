@@ -43,7 +43,8 @@ async def _move(
         merged["id"],
     )
     await conn.execute(
-        "UPDATE customers SET merged_into = $1, version = version + 1, updated_at = now() WHERE id = $2",
+        "UPDATE customers SET merged_into = $1, version = version + 1, updated_at = now()"
+        " WHERE id = $2",
         survivor["id"],
         merged["id"],
     )

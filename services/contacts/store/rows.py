@@ -88,7 +88,8 @@ async def resolve(
 
 async def identities_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> list[dict[str, str]]:
     rows = await conn.fetch(
-        "SELECT kind, value FROM identities WHERE customer_id = $1 ORDER BY created_at, kind, value",
+        "SELECT kind, value FROM identities WHERE customer_id = $1"
+        " ORDER BY created_at, kind, value",
         customer_id,
     )
     return [{"kind": r["kind"], "value": r["value"]} for r in rows]

@@ -46,5 +46,6 @@ async def search(conn: asyncpg.Connection, q: CustomerQuery) -> list[asyncpg.Rec
         where.append(f"updated_at >= {arg(q.updated_since)}")
     if q.after:
         where.append(f"id > {arg(q.after)}")
-    sql = f"SELECT {COLUMNS} FROM customers WHERE {' AND '.join(where)} ORDER BY id LIMIT {arg(q.limit + 1)}"
+    limit = arg(q.limit + 1)
+    sql = f"SELECT {COLUMNS} FROM customers WHERE {' AND '.join(where)} ORDER BY id LIMIT {limit}"
     return await conn.fetch(sql, *args)

@@ -7,8 +7,15 @@ import asyncpg
 from tests.support.events import wait_for_events
 
 
-async def test_create_publishes_customer_created_as_cloudevent_keyed_by_id(infra, contacts, http, auth, email):
-    body = {"email": email.upper(), "first_name": "Ada", "tags": ["vip"], "consent": {"email": "subscribed"}}
+async def test_create_publishes_customer_created_as_cloudevent_keyed_by_id(
+    infra, contacts, http, auth, email
+):
+    body = {
+        "email": email.upper(),
+        "first_name": "Ada",
+        "tags": ["vip"],
+        "consent": {"email": "subscribed"},
+    }
     response = await http.post(f"{contacts}/api/v1/customers", json=body, headers=auth)
     assert response.status_code == 201, response.text
     customer = response.json()
@@ -17,7 +24,8 @@ async def test_create_publishes_customer_created_as_cloudevent_keyed_by_id(infra
     assert response.headers["location"] == f"/api/v1/customers/{customer['id']}"
 
     found = await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
+        infra.bootstrap,
+        "ecrm.contacts.customer",
         lambda e: e.name == "CustomerCreated" and e.data.get("email") == email,
     )
     record, event = found[0]
@@ -32,7 +40,9 @@ async def test_create_publishes_customer_created_as_cloudevent_keyed_by_id(infra
 
 
 async def test_taken_email_is_a_conflict(contacts, http, auth, email):
-    assert (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).status_code == 201
+    assert (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    ).status_code == 201
     again = await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
@@ -54,7 +64,11 @@ async def test_bad_input_names_the_field_and_writes_nothing(infra, contacts, htt
         problem = response.json()
         assert response.headers["content-type"] == "application/problem+json"
         assert field in [e["field"] for e in problem["errors"]], problem
-    malformed = await http.post(f"{contacts}/api/v1/customers", content=b"{nope", headers=auth | {"content-type": "application/json"})
+    malformed = await http.post(
+        f"{contacts}/api/v1/customers",
+        content=b"{nope",
+        headers=auth | {"content-type": "application/json"},
+    )
     assert malformed.status_code == 400
     conn = await asyncpg.connect(infra.dsn("contacts"))
     try:
@@ -66,7 +80,9 @@ async def test_bad_input_names_the_field_and_writes_nothing(infra, contacts, htt
 async def test_401_without_token_and_403_without_scope(infra, contacts, http, email):
     url = f"{contacts}/api/v1/customers"
     assert (await http.post(url, json={"email": email})).status_code == 401
-    assert (await http.post(url, content=b"{broken", headers={"content-type": "application/json"})).status_code == 401
+    assert (
+        await http.post(url, content=b"{broken", headers={"content-type": "application/json"})
+    ).status_code == 401
     bad = {"Authorization": "Bearer not.a.token"}
     assert (await http.get(url, headers=bad)).status_code == 401
     reader = {"Authorization": f"Bearer {infra.token('contacts:read')}"}
@@ -78,7 +94,9 @@ async def test_401_without_token_and_403_without_scope(infra, contacts, http, em
 
 
 async def test_patch_with_stale_etag_is_refused(contacts, http, auth, email):
-    created = (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).json()
+    created = (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    ).json()
     url = f"{contacts}/api/v1/customers/{created['id']}"
     ok = await http.patch(url, json={"last_name": "Lovelace"}, headers=auth | {"If-Match": '"1"'})
     assert ok.status_code == 200 and ok.json()["version"] == 2 and ok.headers["etag"] == '"2"'
@@ -88,15 +106,23 @@ async def test_patch_with_stale_etag_is_refused(contacts, http, auth, email):
 
 
 async def test_unknown_customer_is_404(contacts, http, auth):
-    assert (await http.get(f"{contacts}/api/v1/customers/0190d5a8-0000-7000-8000-000000000000", headers=auth)).status_code == 404
-    assert (await http.get(f"{contacts}/api/v1/customers/not-an-id", headers=auth)).status_code == 404
+    assert (
+        await http.get(
+            f"{contacts}/api/v1/customers/0190d5a8-0000-7000-8000-000000000000", headers=auth
+        )
+    ).status_code == 404
+    assert (
+        await http.get(f"{contacts}/api/v1/customers/not-an-id", headers=auth)
+    ).status_code == 404
 
 
 async def test_search_by_tag_and_name_pages_with_cursor(contacts, http, auth, email):
     tag = "t" + email.split("@")[0].split(".")[1]
     for i in range(5):
         body = {"email": f"{i}.{email}", "first_name": f"Grace{i}", "tags": [tag]}
-        assert (await http.post(f"{contacts}/api/v1/customers", json=body, headers=auth)).status_code == 201
+        assert (
+            await http.post(f"{contacts}/api/v1/customers", json=body, headers=auth)
+        ).status_code == 201
     seen, cursor = [], None
     while True:
         params = {"tag": tag, "limit": 2} | ({"cursor": cursor} if cursor else {})
@@ -106,59 +132,124 @@ async def test_search_by_tag_and_name_pages_with_cursor(contacts, http, auth, em
         if not cursor:
             break
     assert seen == [f"{i}.{email}" for i in range(5)]
-    by_email = (await http.get(f"{contacts}/api/v1/customers", params={"email": f"3.{email}"}, headers=auth)).json()
+    by_email = (
+        await http.get(f"{contacts}/api/v1/customers", params={"email": f"3.{email}"}, headers=auth)
+    ).json()
     assert [c["first_name"] for c in by_email["items"]] == ["Grace3"]
-    by_name = (await http.get(f"{contacts}/api/v1/customers", params={"name": "grace", "tag": tag}, headers=auth)).json()
+    by_name = (
+        await http.get(
+            f"{contacts}/api/v1/customers", params={"name": "grace", "tag": tag}, headers=auth
+        )
+    ).json()
     assert len(by_name["items"]) == 5
     bad = await http.get(f"{contacts}/api/v1/customers", params={"limit": 0}, headers=auth)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.limit"
 
 
 async def test_consent_change_is_recorded_and_published(infra, contacts, http, auth, email):
-    created = (await http.post(f"{contacts}/api/v1/customers", json={"email": email, "consent": {"email": "subscribed"}}, headers=auth)).json()
+    created = (
+        await http.post(
+            f"{contacts}/api/v1/customers",
+            json={"email": email, "consent": {"email": "subscribed"}},
+            headers=auth,
+        )
+    ).json()
     url = f"{contacts}/api/v1/customers/{created['id']}"
-    response = await http.put(f"{url}/consent", json={"channel": "email", "state": "unsubscribed", "source": "api", "legal_basis": "consent"}, headers=auth)
+    response = await http.put(
+        f"{url}/consent",
+        json={
+            "channel": "email",
+            "state": "unsubscribed",
+            "source": "api",
+            "legal_basis": "consent",
+        },
+        headers=auth,
+    )
     assert response.status_code == 200 and response.json()["consent"]["email"] == "unsubscribed"
     history = (await http.get(f"{url}/consent/history", headers=auth)).json()["items"]
     assert [h["state"] for h in history] == ["unsubscribed", "subscribed"]
     await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
-        lambda e: e.name == "ConsentChanged" and e.key == created["id"] and e.data["state"] == "unsubscribed",
+        infra.bootstrap,
+        "ecrm.contacts.customer",
+        lambda e: (
+            e.name == "ConsentChanged"
+            and e.key == created["id"]
+            and e.data["state"] == "unsubscribed"
+        ),
     )
 
 
-async def test_merge_survivor_keeps_everything_and_merged_id_resolves(infra, contacts, http, auth, email):
-    a = (await http.post(f"{contacts}/api/v1/customers", json={"email": email, "first_name": "Ada", "tags": ["vip"]}, headers=auth)).json()
+async def test_merge_survivor_keeps_everything_and_merged_id_resolves(
+    infra, contacts, http, auth, email
+):
+    a = (
+        await http.post(
+            f"{contacts}/api/v1/customers",
+            json={"email": email, "first_name": "Ada", "tags": ["vip"]},
+            headers=auth,
+        )
+    ).json()
     other = "other." + email
-    b = (await http.post(f"{contacts}/api/v1/customers", json={"email": other, "phone": "+14155552671", "tags": ["b2b"],
-         "identities": [{"kind": "loyalty_id", "value": "L-" + email}]}, headers=auth)).json()
-    merged = await http.post(f"{contacts}/api/v1/customers/{a['id']}/merge", json={"merged_id": b["id"]}, headers=auth)
+    b = (
+        await http.post(
+            f"{contacts}/api/v1/customers",
+            json={
+                "email": other,
+                "phone": "+14155552671",
+                "tags": ["b2b"],
+                "identities": [{"kind": "loyalty_id", "value": "L-" + email}],
+            },
+            headers=auth,
+        )
+    ).json()
+    merged = await http.post(
+        f"{contacts}/api/v1/customers/{a['id']}/merge", json={"merged_id": b["id"]}, headers=auth
+    )
     assert merged.status_code == 200, merged.text
     survivor = merged.json()
-    assert survivor["id"] == a["id"] and survivor["first_name"] == "Ada" and survivor["phone"] == "+14155552671"
+    assert (
+        survivor["id"] == a["id"]
+        and survivor["first_name"] == "Ada"
+        and survivor["phone"] == "+14155552671"
+    )
     assert survivor["tags"] == ["vip", "b2b"]
     assert {"kind": "loyalty_id", "value": "L-" + email} in survivor["identities"]
     resolved = (await http.get(f"{contacts}/api/v1/customers/{b['id']}", headers=auth)).json()
     assert resolved["id"] == a["id"]
-    by_old_email = await http.post(f"{contacts}/api/v1/customers/identify", json={"email": other}, headers=auth)
+    by_old_email = await http.post(
+        f"{contacts}/api/v1/customers/identify", json={"email": other}, headers=auth
+    )
     assert by_old_email.json()["id"] == a["id"] and by_old_email.json()["created"] is False
-    again = await http.post(f"{contacts}/api/v1/customers/{a['id']}/merge", json={"merged_id": b["id"]}, headers=auth)
+    again = await http.post(
+        f"{contacts}/api/v1/customers/{a['id']}/merge", json={"merged_id": b["id"]}, headers=auth
+    )
     assert again.status_code == 409
     await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
-        lambda e: e.name == "CustomersMerged" and e.key == a["id"] and e.data["merged_id"] == b["id"],
+        infra.bootstrap,
+        "ecrm.contacts.customer",
+        lambda e: (
+            e.name == "CustomersMerged" and e.key == a["id"] and e.data["merged_id"] == b["id"]
+        ),
     )
 
 
 async def test_delete_frees_the_email(contacts, http, auth, email):
-    a = (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).json()
-    assert (await http.delete(f"{contacts}/api/v1/customers/{a['id']}", headers=auth)).status_code == 204
-    assert (await http.get(f"{contacts}/api/v1/customers/{a['id']}", headers=auth)).status_code == 404
-    assert (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).status_code == 201
+    a = (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    ).json()
+    assert (
+        await http.delete(f"{contacts}/api/v1/customers/{a['id']}", headers=auth)
+    ).status_code == 204
+    assert (
+        await http.get(f"{contacts}/api/v1/customers/{a['id']}", headers=auth)
+    ).status_code == 404
+    assert (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    ).status_code == 201
 
 
 async def test_a_revoked_token_is_refused_without_a_restart(infra, contacts, http):
-    import subprocess
+    import asyncio
     import sys
 
     from tests.support.events import eventually
@@ -166,12 +257,13 @@ async def test_a_revoked_token_is_refused_without_a_restart(infra, contacts, htt
     token = infra.token("contacts:read")
     headers = {"Authorization": f"Bearer {token}"}
     assert (await http.get(f"{contacts}/api/v1/customers", headers=headers)).status_code == 200
-    result = subprocess.run(
-        [sys.executable, "-m", "ecrm.cli", "token", "revoke", token],
-        env=infra.env(), capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "contacts" in result.stdout
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ecrm.cli", "token", "revoke", token, env=infra.env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert "contacts" in out.decode()
 
     async def refused() -> bool:
         response = await http.get(f"{contacts}/api/v1/customers", headers=headers)

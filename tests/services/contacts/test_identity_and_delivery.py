@@ -18,7 +18,9 @@ REQUESTS = IdentityRequest.topic()
 
 
 def request_headers(event_id: uuid.UUID | None = None) -> list:
-    return headers_for(event_id or uuid.uuid4(), IdentityRequest.ce_type(), "/tests", datetime.now(UTC), None)
+    return headers_for(
+        event_id or uuid.uuid4(), IdentityRequest.ce_type(), "/tests", datetime.now(UTC), None
+    )
 
 
 async def count_customers(infra, email: str) -> int:
@@ -29,20 +31,38 @@ async def count_customers(infra, email: str) -> int:
         await conn.close()
 
 
-async def test_concurrent_find_or_create_by_one_email_yields_one_customer(infra, contacts, http, auth, email):
-    calls = [http.post(f"{contacts}/api/v1/customers/identify", json={"email": email, "traits": {"firstName": "Ada"}}, headers=auth)
-             for _ in range(12)]
+async def test_concurrent_find_or_create_by_one_email_yields_one_customer(
+    infra, contacts, http, auth, email
+):
+    calls = [
+        http.post(
+            f"{contacts}/api/v1/customers/identify",
+            json={"email": email, "traits": {"firstName": "Ada"}},
+            headers=auth,
+        )
+        for _ in range(12)
+    ]
     for i in range(12):  # and the same person through the event channel, at the same time
-        req = IdentityRequest(request_id=str(uuid.uuid4()), requested_by="tests", email=email,
-                              identities=[{"kind": "anonymous_id", "value": f"anon-{i}-{email}"}])
-        calls.append(produce(infra.bootstrap, REQUESTS, req.model_dump(mode="json"), req.key(), request_headers()))
+        req = IdentityRequest(
+            request_id=str(uuid.uuid4()),
+            requested_by="tests",
+            email=email,
+            identities=[{"kind": "anonymous_id", "value": f"anon-{i}-{email}"}],
+        )
+        calls.append(
+            produce(
+                infra.bootstrap, REQUESTS, req.model_dump(mode="json"), req.key(), request_headers()
+            )
+        )
     results = await asyncio.gather(*calls)
     answers = [r.json() for r in results if hasattr(r, "json")]
     assert len({a["id"] for a in answers}) == 1
     assert sum(a["created"] for a in answers) <= 1
 
     async def all_identities_linked() -> bool:
-        got = (await http.get(f"{contacts}/api/v1/customers/{answers[0]['id']}", headers=auth)).json()
+        got = (
+            await http.get(f"{contacts}/api/v1/customers/{answers[0]['id']}", headers=auth)
+        ).json()
         return len(got["identities"]) == 12
 
     await eventually(all_identities_linked, timeout=30)
@@ -54,14 +74,24 @@ async def test_redelivered_identity_request_is_applied_once(infra, contacts, ema
     req = IdentityRequest(request_id=request_id, requested_by="tests", email=email)
     event_id = uuid.uuid4()
     for _ in range(3):  # the same event, delivered three times
-        await produce(infra.bootstrap, REQUESTS, req.model_dump(mode="json"), req.key(), request_headers(event_id))
+        await produce(
+            infra.bootstrap,
+            REQUESTS,
+            req.model_dump(mode="json"),
+            req.key(),
+            request_headers(event_id),
+        )
     linked = await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
+        infra.bootstrap,
+        "ecrm.contacts.customer",
         lambda e: e.name == "IdentityLinked" and e.data.get("request_id") == request_id,
     )
     await asyncio.sleep(2)  # give a wrongly re-applied copy time to show up
-    again = [e for _, e in await read_topic(infra.bootstrap, "ecrm.contacts.customer")
-             if e and e.name == "IdentityLinked" and e.data.get("request_id") == request_id]
+    again = [
+        e
+        for _, e in await read_topic(infra.bootstrap, "ecrm.contacts.customer")
+        if e and e.name == "IdentityLinked" and e.data.get("request_id") == request_id
+    ]
     assert len(linked) == len(again) == 1
     assert await count_customers(infra, email) == 1
 
@@ -69,17 +99,25 @@ async def test_redelivered_identity_request_is_applied_once(infra, contacts, ema
 async def test_poison_events_are_dead_lettered_and_later_events_flow(infra, contacts, email):
     key = email  # one key: one partition, so the good event queues behind the poison ones
     await produce(infra.bootstrap, REQUESTS, b"{this is not json", key, request_headers())
-    empty = IdentityRequest(request_id=str(uuid.uuid4()), requested_by="tests")  # no email, no identity
+    empty = IdentityRequest(
+        request_id=str(uuid.uuid4()), requested_by="tests"
+    )  # no email, no identity
     await produce(infra.bootstrap, REQUESTS, empty.model_dump(mode="json"), key, request_headers())
     good = IdentityRequest(request_id=str(uuid.uuid4()), requested_by="tests", email=email)
     await produce(infra.bootstrap, REQUESTS, good.model_dump(mode="json"), key, request_headers())
 
     await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
+        infra.bootstrap,
+        "ecrm.contacts.customer",
         lambda e: e.name == "IdentityLinked" and e.data.get("request_id") == good.request_id,
     )
+
     async def parked() -> list:
-        records = [r for r, _ in await read_topic(infra.bootstrap, f"{REQUESTS}.dlq") if r.key.decode() == key]
+        records = [
+            r
+            for r, _ in await read_topic(infra.bootstrap, f"{REQUESTS}.dlq")
+            if r.key.decode() == key
+        ]
         return records if len(records) >= 2 else []
 
     records = await eventually(parked, timeout=30)
@@ -92,12 +130,17 @@ async def test_a_crash_between_commit_and_publish_loses_nothing(infra, contacts,
     broker_pid = infra.pid("broker")
     os.kill(broker_pid, signal.SIGSTOP)  # the relay cannot publish...
     try:
-        created = await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
-        assert created.status_code == 201  # ...but the write is accepted: the outbox holds the event
+        created = await http.post(
+            f"{contacts}/api/v1/customers", json={"email": email}, headers=auth
+        )
+        assert (
+            created.status_code == 201
+        )  # ...but the write is accepted: the outbox holds the event
         conn = await asyncpg.connect(infra.dsn("contacts"))
         try:
             pending = await conn.fetchval(
-                "SELECT count(*) FROM outbox WHERE key = $1 AND published_at IS NULL", created.json()["id"]
+                "SELECT count(*) FROM outbox WHERE key = $1 AND published_at IS NULL",
+                created.json()["id"],
             )
         finally:
             await conn.close()
@@ -106,26 +149,42 @@ async def test_a_crash_between_commit_and_publish_loses_nothing(infra, contacts,
     finally:
         os.kill(broker_pid, signal.SIGCONT)
     await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
-        lambda e: e.name == "CustomerCreated" and e.data.get("email") == email, timeout=60,
+        infra.bootstrap,
+        "ecrm.contacts.customer",
+        lambda e: e.name == "CustomerCreated" and e.data.get("email") == email,
+        timeout=60,
     )
+
     async def back_up() -> bool:
         try:
             return (await http.get(f"{contacts}/healthz")).status_code == 200
         except Exception:
             return False
+
     await eventually(back_up, timeout=60)
 
 
 async def test_lead_qualified_moves_the_stage_forward_only(infra, contacts, http, auth, email):
     from shared.events.sales import LeadQualified
 
-    lead = (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).json()
-    customer = (await http.post(f"{contacts}/api/v1/customers", json={"email": "c." + email, "stage": "customer"}, headers=auth)).json()
+    lead = (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    ).json()
+    customer = (
+        await http.post(
+            f"{contacts}/api/v1/customers",
+            json={"email": "c." + email, "stage": "customer"},
+            headers=auth,
+        )
+    ).json()
     for c in (lead, customer):
         event = LeadQualified(customer_id=c["id"], score=120, threshold=100, at=datetime.now(UTC))
-        headers = headers_for(uuid.uuid4(), LeadQualified.ce_type(), "/ecrm/sales", datetime.now(UTC), c["id"])
-        await produce(infra.bootstrap, LeadQualified.topic(), event.model_dump(mode="json"), c["id"], headers)
+        headers = headers_for(
+            uuid.uuid4(), LeadQualified.ce_type(), "/ecrm/sales", datetime.now(UTC), c["id"]
+        )
+        await produce(
+            infra.bootstrap, LeadQualified.topic(), event.model_dump(mode="json"), c["id"], headers
+        )
 
     async def stage_of(cid: str) -> str:
         return (await http.get(f"{contacts}/api/v1/customers/{cid}", headers=auth)).json()["stage"]
