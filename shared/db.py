@@ -55,7 +55,7 @@ async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
         min_size=1,
         max_size=size,
         init=_init_connection,
-        command_timeout=30,
+        command_timeout=10,  # an API request waits at most this long for the database, then 503
         max_inactive_connection_lifetime=60,
     )
 
