@@ -27,7 +27,7 @@ class JSON(JSONResponse):
     """JSON rendered by orjson (datetimes, UUIDs and speed)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSON:

@@ -32,6 +32,8 @@ class InteractionRecorded(InteractionEvent):
     path: str | None = None
     properties: dict[str, Any] = {}
     occurred_at: datetime
+    message_id: str | None = None  # the client's messageId (deduplicated on ingest)
+    traits: dict[str, Any] = {}  # identify calls: the traits sent
 
     def key(self) -> str:
         return self.customer_id or self.anonymous_id or self.user_id or self.interaction_id
@@ -59,6 +61,7 @@ class OrderPlaced(Event):
     total: float
     lines: list[OrderLine] = []
     placed_at: datetime
+    id: str | None = None  # the order's id in the interactions service (GET /api/v1/orders/{id})
 
     def key(self) -> str:
         return self.customer_id or f"{self.store_id}:{self.order_id}"

@@ -1,0 +1,19 @@
+"""Interactions service wiring: the web and store channels, identity stitching, the unified
+timeline and customer metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.interactions import consumers, orders_api, timeline_api, tracking_api
+from shared.events import interactions as events
+from shared.service import Runtime, create_app
+
+runtime = Runtime("interactions", Path(__file__).parent / "migrations", publishes=events.EVENTS)
+consumers.register(runtime)
+app = create_app(
+    runtime,
+    [tracking_api.router, orders_api.router, timeline_api.router],
+    description="Web (Segment HTTP Tracking API) and store channels, the unified customer "
+    "timeline and customer metrics.",
+)

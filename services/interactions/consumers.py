@@ -1,0 +1,88 @@
+"""The timeline and metrics, built by consuming: our own touches, contacts' answers and facts,
+and every event of support, campaigns and sales that names a customer."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.interactions import timeline_domain as entries
+from services.interactions.store import identities, interactions, metrics, orders, timeline
+from shared import outbox
+from shared.cloudevents import Envelope
+from shared.events.catalogue import all_topics
+from shared.events.contacts import CustomerDeleted, CustomersMerged, IdentityLinked
+from shared.events.interactions import CustomerMetricsChanged, InteractionRecorded, OrderPlaced
+from shared.service import Runtime
+
+FOREIGN_OWNERS = ("support", "campaigns", "sales")
+CONTACTS_TOPIC = IdentityLinked.topic()
+
+
+def foreign_topics() -> list[str]:
+    """Every topic of the services whose events land on the timeline (privacy answers aside)."""
+    return [
+        t for t in all_topics(with_dlq=False)
+        if t.split(".")[1] in FOREIGN_OWNERS and not t.endswith(".privacy")
+    ]
+
+
+async def publish_metrics(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> None:
+    changed = await metrics.refresh(conn, customer_ids)
+    await outbox.add_many(conn, [CustomerMetricsChanged(**m) for m in changed])
+
+
+async def add_entries(conn: asyncpg.Connection, found: list[entries.Entry]) -> None:
+    await publish_metrics(conn, await timeline.add(conn, found))
+
+
+def register(runtime: Runtime) -> None:
+    @runtime.on_batch(InteractionRecorded)
+    async def add_interactions(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        found = [entries.from_interaction(InteractionRecorded.model_validate(e.data)) for e in envs]
+        await add_entries(conn, found)
+
+    @runtime.on(OrderPlaced)
+    async def add_order(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = OrderPlaced.model_validate(env.data)
+        row = await orders.by_store_order(conn, event.store_id, event.order_id)
+        if row is None:
+            raise ValueError(f"order {event.store_id}/{event.order_id} is not stored here")
+        customer = str(row["customer_id"]) if row["customer_id"] else None
+        await add_entries(conn, [entries.from_order(event, str(row["id"]), customer)])
+
+    @runtime.on(IdentityLinked)
+    async def stitch(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = IdentityLinked.model_validate(env.data)
+        customer = await identities.resolve(conn, uuid.UUID(event.customer_id))
+        if await identities.is_deleted(conn, customer):
+            return
+        kind, value = event.identity.kind, event.identity.value
+        await identities.link(conn, kind, value, customer)
+        if kind in ("anonymous_id", "user_id"):
+            await interactions.attach(conn, kind, value, customer)
+            await timeline.attach_visitor(conn, kind, value, customer)
+        elif kind in ("email", "loyalty_id"):
+            attached = await orders.attach(conn, kind, value, customer)
+            await timeline.attach_refs(conn, [entries.order_ref(str(r["id"])) for r in attached],
+                                       customer)
+        await publish_metrics(conn, {customer})
+
+    @runtime.on(CustomersMerged)
+    async def fold(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomersMerged.model_validate(env.data)
+        survivor = await identities.resolve(conn, uuid.UUID(event.customer_id))
+        await timeline.fold(conn, uuid.UUID(event.merged_id), survivor)
+        merged_entry = entries.from_event(env)
+        await add_entries(conn, [merged_entry] if merged_entry else [])
+        await publish_metrics(conn, {survivor})
+
+    @runtime.on(CustomerDeleted)
+    async def forget(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomerDeleted.model_validate(env.data)
+        await timeline.forget(conn, uuid.UUID(event.customer_id))
+
+    @runtime.on_topic(CONTACTS_TOPIC, *foreign_topics(), batch=True)
+    async def add_events(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        await add_entries(conn, [e for e in map(entries.from_event, envs) if e is not None])

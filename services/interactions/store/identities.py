@@ -1,0 +1,49 @@
+"""The identity projection: which customer an anonymous id, user id, email or loyalty id is."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+
+async def lookup(
+    conn: asyncpg.Connection, pairs: set[tuple[str, str]]
+) -> dict[tuple[str, str], uuid.UUID]:
+    if not pairs:
+        return {}
+    kinds, values = zip(*pairs, strict=True)
+    rows = await conn.fetch(
+        "SELECT l.kind, l.value, l.customer_id FROM identity_links l"
+        " JOIN unnest($1::text[], $2::text[]) AS q(kind, value)"
+        " ON l.kind = q.kind AND l.value = q.value",
+        list(kinds),
+        list(values),
+    )
+    return {(r["kind"], r["value"]): r["customer_id"] for r in rows}
+
+
+async def link(conn: asyncpg.Connection, kind: str, value: str, customer_id: uuid.UUID) -> None:
+    await conn.execute(
+        "INSERT INTO identity_links (kind, value, customer_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (kind, value) DO UPDATE"
+        " SET customer_id = EXCLUDED.customer_id, linked_at = now()",
+        kind,
+        value,
+        customer_id,
+    )
+
+
+async def resolve(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID:
+    """The live customer an id stands for (a merged customer stands for its survivor)."""
+    survivor = await conn.fetchval(
+        "SELECT survivor_id FROM merged_customers WHERE merged_id = $1", customer_id
+    )
+    return survivor or customer_id
+
+
+async def is_deleted(conn: asyncpg.Connection, customer_id: uuid.UUID) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM deleted_customers WHERE customer_id = $1", customer_id
+    )
+    return found is not None

@@ -1,0 +1,71 @@
+"""Customer metrics, recomputed from the timeline and orders for the customers a batch touched.
+
+Only rows whose figures really changed come back, so only those are published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+# Touches and first/last seen count what the customer did, not edits of their record.
+_REFRESH = """
+WITH ids AS (
+    SELECT DISTINCT id AS customer_id FROM unnest($1::uuid[]) AS i(id)
+    WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = i.id)
+      AND NOT EXISTS (SELECT 1 FROM merged_customers m WHERE m.merged_id = i.id)
+), per_channel AS (
+    SELECT t.customer_id, t.channel, count(*) AS n, min(t.occurred_at) AS first_seen,
+           max(t.occurred_at) AS last_seen
+    FROM timeline t JOIN ids USING (customer_id)
+    WHERE t.channel <> 'contacts'
+    GROUP BY t.customer_id, t.channel
+), seen AS (
+    SELECT customer_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+           jsonb_object_agg(channel, n) AS touches
+    FROM per_channel GROUP BY customer_id
+), bought AS (
+    SELECT o.customer_id, count(*) AS orders_count, sum(o.total) AS total_spent,
+           max(o.placed_at) AS last_order_at
+    FROM orders o JOIN ids USING (customer_id) GROUP BY o.customer_id
+)
+INSERT INTO customer_metrics AS cm (customer_id, first_seen, last_seen, touches, orders_count,
+                                    total_spent, last_order_at)
+SELECT ids.customer_id, seen.first_seen, seen.last_seen, COALESCE(seen.touches, '{}'::jsonb),
+       COALESCE(bought.orders_count, 0), COALESCE(bought.total_spent, 0), bought.last_order_at
+FROM ids LEFT JOIN seen USING (customer_id) LEFT JOIN bought USING (customer_id)
+ON CONFLICT (customer_id) DO UPDATE
+SET first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, touches = EXCLUDED.touches,
+    orders_count = EXCLUDED.orders_count, total_spent = EXCLUDED.total_spent,
+    last_order_at = EXCLUDED.last_order_at, updated_at = now()
+WHERE (cm.first_seen, cm.last_seen, cm.touches, cm.orders_count, cm.total_spent, cm.last_order_at)
+      IS DISTINCT FROM (EXCLUDED.first_seen, EXCLUDED.last_seen, EXCLUDED.touches,
+                        EXCLUDED.orders_count, EXCLUDED.total_spent, EXCLUDED.last_order_at)
+RETURNING customer_id, first_seen, last_seen, touches, orders_count, total_spent, last_order_at
+"""
+
+
+async def refresh(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> list[dict[str, Any]]:
+    """Recompute; returns the figures that changed."""
+    if not customer_ids:
+        return []
+    rows = await conn.fetch(_REFRESH, sorted(customer_ids))
+    return [public(r) for r in rows]
+
+
+async def get(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT customer_id, first_seen, last_seen, touches, orders_count, total_spent,"
+        " last_order_at FROM customer_metrics WHERE customer_id = $1",
+        customer_id,
+    )
+    return public(row) if row else None
+
+
+def public(row: asyncpg.Record) -> dict[str, Any]:
+    out = dict(row)
+    out["customer_id"] = str(out["customer_id"])
+    out["total_spent"] = float(out["total_spent"])
+    return out

@@ -1,0 +1,144 @@
+"""The timeline table: batch inserts (once per ref), stitching, merging, reading."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.interactions.timeline_domain import Entry
+
+_INSERT = """
+WITH e AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+        AS e(id, ref, customer_id, anonymous_id, user_id, channel, type, summary, source,
+             occurred_at, data)
+), known AS (  -- a visitor linked already: the touch goes straight to the customer
+    SELECT e.*, COALESCE(e.customer_id, lu.customer_id, la.customer_id) AS cid FROM e
+    LEFT JOIN identity_links lu ON lu.kind = 'user_id' AND lu.value = e.user_id
+    LEFT JOIN identity_links la ON la.kind = 'anonymous_id' AND la.value = e.anonymous_id
+), live AS (  -- a merged customer stands for its survivor
+    SELECT known.*, COALESCE(m.survivor_id, known.cid) AS customer FROM known
+    LEFT JOIN merged_customers m ON m.merged_id = known.cid
+)
+INSERT INTO timeline (id, ref, customer_id, anonymous_id, user_id, channel, type, summary, source,
+                      occurred_at, data)
+SELECT id, ref, customer, anonymous_id, user_id, channel, type, summary, source, occurred_at,
+       data::jsonb
+FROM live
+WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = live.customer)
+ON CONFLICT (ref) DO NOTHING
+RETURNING customer_id
+"""
+
+
+async def add(conn: asyncpg.Connection, entries: list[Entry]) -> set[uuid.UUID]:
+    """Insert entries not seen before; returns the customers whose timeline grew."""
+    if not entries:
+        return set()
+    rows = await conn.fetch(
+        _INSERT,
+        [e.id for e in entries],
+        [e.ref for e in entries],
+        [uuid.UUID(e.customer_id) if e.customer_id else None for e in entries],
+        [e.anonymous_id for e in entries],
+        [e.user_id for e in entries],
+        [e.channel for e in entries],
+        [e.type for e in entries],
+        [e.summary for e in entries],
+        [e.source for e in entries],
+        [e.occurred_at for e in entries],
+        [orjson.dumps(e.data).decode() for e in entries],
+    )
+    return {r["customer_id"] for r in rows if r["customer_id"] is not None}
+
+
+async def attach_visitor(
+    conn: asyncpg.Connection, kind: str, value: str, customer_id: uuid.UUID
+) -> int:
+    """Stitch a visitor's anonymous history into the customer's timeline."""
+    column = {"anonymous_id": "anonymous_id", "user_id": "user_id"}[kind]
+    status = await conn.execute(
+        f"UPDATE timeline SET customer_id = $2 WHERE customer_id IS NULL AND {column} = $1",
+        value,
+        customer_id,
+    )
+    return int(status.split()[-1])
+
+
+async def attach_refs(conn: asyncpg.Connection, refs: list[str], customer_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE timeline SET customer_id = $2 WHERE customer_id IS NULL AND ref = ANY($1::text[])",
+        refs,
+        customer_id,
+    )
+
+
+async def fold(conn: asyncpg.Connection, merged_id: uuid.UUID, survivor_id: uuid.UUID) -> None:
+    """Everything the merged customer had now belongs to the survivor."""
+    await conn.execute(
+        "INSERT INTO merged_customers (merged_id, survivor_id) VALUES ($1, $2)"
+        " ON CONFLICT (merged_id) DO UPDATE SET survivor_id = EXCLUDED.survivor_id",
+        merged_id,
+        survivor_id,
+    )
+    for statement in (
+        "UPDATE merged_customers SET survivor_id = $2 WHERE survivor_id = $1",
+        "UPDATE timeline SET customer_id = $2 WHERE customer_id = $1",
+        "UPDATE interactions SET customer_id = $2 WHERE customer_id = $1",
+        "UPDATE orders SET customer_id = $2 WHERE customer_id = $1",
+        "UPDATE identity_links SET customer_id = $2 WHERE customer_id = $1",
+    ):
+        await conn.execute(statement, merged_id, survivor_id)
+    await conn.execute("DELETE FROM customer_metrics WHERE customer_id = $1", merged_id)
+
+
+async def forget(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:
+    """A deleted customer: the timeline and figures go; late events will not bring them back."""
+    await conn.execute(
+        "INSERT INTO deleted_customers (customer_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        customer_id,
+    )
+    for statement in (
+        "DELETE FROM timeline WHERE customer_id = $1",
+        "DELETE FROM customer_metrics WHERE customer_id = $1",
+        "DELETE FROM identity_links WHERE customer_id = $1",
+    ):
+        await conn.execute(statement, customer_id)
+
+
+async def read(
+    conn: asyncpg.Connection,
+    customer_id: uuid.UUID,
+    *,
+    channels: list[str] | None,
+    types: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Newest first; `after` = (occurred_at, id) of the last entry of the previous page."""
+    rows = await conn.fetch(
+        "SELECT id, type, channel, summary, source, occurred_at, ref, data FROM timeline"
+        " WHERE customer_id = $1"
+        "   AND ($2::text[] IS NULL OR channel = ANY($2))"
+        "   AND ($3::text[] IS NULL OR type = ANY($3))"
+        "   AND ($4::timestamptz IS NULL OR occurred_at >= $4)"
+        "   AND ($5::timestamptz IS NULL OR occurred_at < $5)"
+        "   AND ($6::timestamptz IS NULL OR (occurred_at, id) < ($6, $7::uuid))"
+        " ORDER BY occurred_at DESC, id DESC LIMIT $8",
+        customer_id,
+        channels,
+        types,
+        since,
+        until,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    return [{**dict(r), "id": str(r["id"])} for r in rows]

@@ -1,0 +1,86 @@
+"""Recording accepted calls: rows, InteractionRecorded and identity requests, one transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.interactions.store import identities, interactions
+from services.interactions.tracking_domain import TrackedCall
+from shared import outbox
+from shared.events.base import Event
+from shared.events.contacts import Identity, IdentityRequest
+from shared.events.interactions import InteractionRecorded
+
+SERVICE = "interactions"
+
+
+async def record(pool: asyncpg.Pool, calls: list[TrackedCall]) -> int:
+    """Store the calls durably (duplicates by messageId once); returns how many were new."""
+    if not calls:
+        return 0
+    async with pool.acquire() as conn:
+        known = await identities.lookup(conn, {p for c in calls for p in c.identities()})
+        customers = {c.interaction_id: _customer_of(c, known) for c in calls}
+        async with conn.transaction():
+            new_ids = await interactions.insert_new(conn, calls, customers)
+            new = [c for c in calls if c.interaction_id in new_ids]
+            events: list[Event] = [
+                recorded_event(c, customers[c.interaction_id]) for c in new
+            ]
+            events.extend(identity_requests(new, known))
+            await outbox.add_many(conn, events)
+    return len(new)
+
+
+def _customer_of(
+    call: TrackedCall, known: dict[tuple[str, str], uuid.UUID]
+) -> uuid.UUID | None:
+    pairs = (("user_id", call.user_id), ("email", call.email), ("anonymous_id", call.anonymous_id))
+    for pair in pairs:
+        if pair[1] and pair in known:
+            return known[pair]
+    return None
+
+
+def recorded_event(call: TrackedCall, customer_id: uuid.UUID | None) -> InteractionRecorded:
+    return InteractionRecorded(
+        interaction_id=str(call.interaction_id),
+        message_id=call.message_id,
+        customer_id=str(customer_id) if customer_id else None,
+        anonymous_id=call.anonymous_id,
+        user_id=call.user_id,
+        channel=call.channel,
+        kind=call.kind,
+        name=call.name,
+        path=call.path,
+        properties=call.properties,
+        traits=call.traits if call.kind == "identify" else {},
+        occurred_at=call.occurred_at,
+    )
+
+
+def identity_requests(
+    calls: list[TrackedCall], known: dict[tuple[str, str], uuid.UUID]
+) -> list[IdentityRequest]:
+    """One request per distinct set of identities that names a person (a user id or an email)
+    and is not fully linked yet; identify traits go along so contacts can fill the profile."""
+    requests: dict[tuple, IdentityRequest] = {}
+    for call in calls:
+        pairs = call.identities()
+        if not (call.user_id or call.email):
+            continue
+        if all(p in known for p in pairs) and call.kind != "identify":
+            continue
+        signature = tuple(sorted(pairs))
+        if signature in requests:
+            continue
+        requests[signature] = IdentityRequest(
+            request_id=str(uuid.uuid4()),
+            requested_by=SERVICE,
+            email=call.email,
+            identities=[Identity(kind=k, value=v) for k, v in pairs if k != "email"],
+            traits=call.traits if call.kind == "identify" else {},
+        )
+    return list(requests.values())

@@ -1,0 +1,102 @@
+"""Pure rules of the tracking API: validation, clock skew, channel, identities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.interactions.tracking_domain import (
+    InvalidCall,
+    RequestInfo,
+    channel_of,
+    corrected_time,
+    parse_call,
+)
+from services.interactions.tracking_record import identity_requests
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_skew_is_receivedat_minus_sentat_added_to_the_timestamp():
+    stamp, sent = NOW - timedelta(hours=3), NOW + timedelta(minutes=10)  # device 10 min ahead
+    assert corrected_time(stamp, sent, NOW) == stamp - timedelta(minutes=10)
+    assert corrected_time(stamp, None, NOW) == stamp
+    assert corrected_time(None, sent, NOW) == NOW
+
+
+def test_a_batch_sentat_applies_to_calls_without_their_own():
+    info = RequestInfo(NOW, (NOW + timedelta(hours=1)).isoformat(), {"library": {"name": "x"}})
+    call = parse_call(
+        {
+            "type": "track",
+            "event": "E",
+            "userId": "u",
+            "context": {"ip": "1"},
+            "timestamp": NOW.isoformat(),
+        },
+        info,
+    )
+    assert call.occurred_at == NOW - timedelta(hours=1)
+    assert call.context == {"library": {"name": "x"}, "ip": "1"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"type": "track", "userId": "u"}, "event"),
+        ({"type": "page"}, "userId"),
+        ({"type": "alias", "userId": "u"}, "previousId"),
+        ({"type": "group", "userId": "u"}, "groupId"),
+        ({"type": "page", "userId": "u", "properties": []}, "properties"),
+        ({"type": "page", "userId": {"a": 1}}, "userId"),
+        ({"type": "page", "userId": "u", "timestamp": "soon"}, "timestamp"),
+        ({"type": "nope", "userId": "u"}, "type"),
+    ],
+)
+def test_invalid_calls_name_the_field(raw, field):
+    with pytest.raises(InvalidCall) as caught:
+        parse_call(raw, RequestInfo(NOW))
+    assert caught.value.field == field
+
+
+def test_identify_carries_the_email_and_makes_one_identity_request_per_person():
+    info = RequestInfo(NOW)
+    identify = parse_call(
+        {
+            "type": "identify",
+            "anonymousId": "a",
+            "userId": "u",
+            "traits": {"email": " Ada@Example.COM "},
+        },
+        info,
+    )
+    assert identify.email == "ada@example.com"
+    again = parse_call(
+        {
+            "type": "identify",
+            "anonymousId": "a",
+            "userId": "u",
+            "traits": {"email": "ada@example.com"},
+        },
+        info,
+    )
+    anonymous = parse_call({"type": "page", "anonymousId": "b"}, info)
+    requests = identity_requests([identify, again, anonymous], {})
+    assert len(requests) == 1
+    assert requests[0].email == "ada@example.com"
+    assert {(i.kind, i.value) for i in requests[0].identities} == {
+        ("anonymous_id", "a"),
+        ("user_id", "u"),
+    }
+
+
+def test_channel_is_mobile_for_screens_and_mobile_devices():
+    assert channel_of("screen", {}) == "mobile"
+    assert channel_of("track", {"os": {"name": "iOS"}}) == "mobile"
+    assert channel_of("page", {"library": {"name": "analytics.js"}}) == "web"
+
+
+def test_a_missing_message_id_is_made_up_and_numbers_become_strings():
+    call = parse_call({"type": "track", "event": "E", "userId": 7}, RequestInfo(NOW))
+    assert call.user_id == "7" and call.message_id.startswith("ecrm-")
