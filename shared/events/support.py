@@ -24,6 +24,8 @@ class TicketOpened(TicketEvent):
     priority: str
     requester_email: str | None = None
     opened_at: datetime
+    ref: int | None = None  # the human ticket number, `[#ref]` in mail subjects
+    follow_up_of: str | None = None  # a reply to a closed ticket opens a follow-up
 
 
 class TicketAssigned(TicketEvent):
@@ -45,6 +47,7 @@ class TicketStatusChanged(TicketEvent):
     from_status: str
     to_status: str
     at: datetime
+    merged_into: str | None = None  # set when the ticket was closed by merging it
 
 
 class SlaBreached(TicketEvent):
@@ -59,5 +62,11 @@ class SatisfactionRated(TicketEvent):
     at: datetime
 
 
-EVENTS = (TicketOpened, TicketAssigned, TicketMessageAdded, TicketStatusChanged, SlaBreached,
-          SatisfactionRated)
+EVENTS = (
+    TicketOpened,
+    TicketAssigned,
+    TicketMessageAdded,
+    TicketStatusChanged,
+    SlaBreached,
+    SatisfactionRated,
+)

@@ -1,0 +1,78 @@
+"""Support keeps a requester projection from contacts' events, and answers erasures."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.support.domain import normalise_email
+from services.support.store import privacy, requesters
+from shared import outbox
+from shared.cloudevents import Envelope
+from shared.events.contacts import (
+    CustomerCreated,
+    CustomerDeleted,
+    CustomersMerged,
+    CustomerUpdated,
+    IdentityLinked,
+)
+from shared.events.privacy import ANSWERS, CustomerErased
+from shared.service import Runtime
+
+ErasureCompleted = ANSWERS["support"][0]
+
+
+def _email(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalise_email(value)
+    except ValueError:
+        return None
+
+
+def register(runtime: Runtime) -> None:
+    @runtime.on(IdentityLinked)
+    async def link_requester(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = IdentityLinked.model_validate(env.data)
+        email = _email(event.identity.value) if event.identity.kind == "email" else None
+        if email:
+            await requesters.link(conn, email, uuid.UUID(event.customer_id))
+
+    @runtime.on(CustomerCreated)
+    async def fill_requester(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomerCreated.model_validate(env.data)
+        email = _email(event.email)
+        if email:
+            await requesters.fill_known(conn, email, uuid.UUID(event.customer_id))
+
+    @runtime.on(CustomerUpdated)
+    async def follow_email_change(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomerUpdated.model_validate(env.data)
+        email = _email(event.email)
+        if "email" in event.changed and email:
+            await requesters.change_email(conn, uuid.UUID(event.customer_id), email)
+
+    @runtime.on(CustomersMerged)
+    async def move_to_survivor(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomersMerged.model_validate(env.data)
+        await requesters.merge(conn, uuid.UUID(event.customer_id), uuid.UUID(event.merged_id))
+
+    @runtime.on(CustomerDeleted)
+    async def forget_customer(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomerDeleted.model_validate(env.data)
+        await requesters.forget_customer(conn, uuid.UUID(event.customer_id))
+
+    @runtime.on(CustomerErased)
+    async def erase_customer(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomerErased.model_validate(env.data)
+        await privacy.erase_customer(conn, uuid.UUID(event.customer_id))
+        await outbox.add(
+            conn,
+            ErasureCompleted(
+                customer_id=event.customer_id, request_id=event.request_id, service="support",
+                at=datetime.now(UTC),
+            ),
+        )

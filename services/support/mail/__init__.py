@@ -1,0 +1,1 @@
+"""The email channel: inbound SMTP server, parsing, outbound sender."""

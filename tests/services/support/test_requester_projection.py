@@ -1,0 +1,33 @@
+"""The requester projection follows contacts: identity links and customer merges."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.support.events import eventually
+
+
+async def test_tickets_follow_the_customer_into_a_merge(support, contacts, http, auth, email):
+    opened = await http.post(f"{support}/api/v1/tickets", headers=auth, json={
+        "subject": "Where is my parcel", "body": "Order 12", "requester_email": email})
+    ticket = opened.json()
+    url = f"{support}/api/v1/tickets/{ticket['id']}"
+
+    async def customer_of_ticket() -> str | None:
+        return (await http.get(url, headers=auth)).json()["customer_id"]
+
+    merged_id = await eventually(customer_of_ticket)  # contacts created the requester
+    survivor = await http.post(f"{contacts}/api/v1/customers", headers=auth,
+                               json={"email": f"main.{uuid.uuid4().hex[:10]}@example.com"})
+    survivor_id = survivor.json()["id"]
+    merge = await http.post(f"{contacts}/api/v1/customers/{survivor_id}/merge", headers=auth,
+                            json={"merged_id": merged_id})
+    assert merge.status_code == 200, merge.text
+
+    async def moved() -> bool:
+        return await customer_of_ticket() == survivor_id
+
+    await eventually(moved)
+    listed = await http.get(f"{support}/api/v1/tickets", params={"customer_id": survivor_id},
+                            headers=auth)
+    assert [t["id"] for t in listed.json()["items"]] == [ticket["id"]]
