@@ -123,7 +123,7 @@ async def db_inserts_per_s(server_dsn: str, rows: int, batch: int = 100, workers
 def gateway_req_per_s(seconds: int, connections: int = 32) -> dict[str, float]:
     """Caddy in front of a trivial ASGI endpoint, loaded by wrk: the gateway's own ceiling."""
     from ecrm.embedded.gateway import caddy_path
-    from tests.support.ports import free_port
+    from ecrm.ports import free_port
 
     work = Path(tempfile.mkdtemp(prefix="ecrm-bench-gw-"))
     (work / "trivial.py").write_text(TRIVIAL_APP)

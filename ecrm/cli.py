@@ -92,6 +92,14 @@ def replay(
 
 
 @app.command()
+def bench(smoke: Annotated[bool, typer.Option(help="a seconds-long run (CI)")] = False) -> None:
+    """Benchmark a fresh embedded stack; prints one JSON object last."""
+    from bench.runner import main as run_bench
+
+    run_bench(smoke)
+
+
+@app.command()
 def topics() -> None:
     """Create every topic of the event catalogue (and its dead-letter topic) that is missing."""
     from shared.events.catalogue import all_topics

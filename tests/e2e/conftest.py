@@ -10,7 +10,7 @@ import pytest
 
 from ecrm.embedded.stack import EmbeddedStack
 from shared.settings import Settings
-from tests.support.ports import free_port, free_port_block
+from ecrm.ports import free_port, free_port_block
 
 
 def stack_settings(home: Path) -> Settings:

@@ -13,7 +13,7 @@ from ecrm.embedded import broker, postgres
 from ecrm.embedded.supervisor import ProcessSpec, Supervisor
 from ecrm.topology import service_port
 from shared.auth import issue_token
-from tests.support.ports import free_port, free_port_block
+from ecrm.ports import free_port, free_port_block
 
 SIGNING_KEY = "test-signing-key-" + "x" * 32
 WRITE_KEY = "wk_test_write_key"

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 
 from tests.support.events import eventually
 from tests.support.infra import Infra
-from tests.support.ports import free_port
+from ecrm.ports import free_port
 
 
 class Sink:

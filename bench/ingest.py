@@ -1,0 +1,111 @@
+"""Tracking ingestion, open loop: batches of 100 sent on a fixed schedule, whatever the replies.
+
+Latency is measured from the scheduled send time (no coordinated omission). A rate "keeps up"
+when the replies keep up and the pipeline behind them (outbox backlog + the interactions
+consumer's lag) stays bounded and drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+import asyncpg
+import httpx
+import orjson
+
+from bench.payloads import batch
+from shared.kafka_admin import consumer_lag
+
+
+@dataclass
+class StepResult:
+    target_events_per_s: float
+    sent_events: int = 0
+    accepted_events: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    backlog_after: int = 0
+    drain_s: float | None = None
+
+    @property
+    def achieved_events_per_s(self) -> float:
+        return self.accepted_events / self.elapsed_s if self.elapsed_s else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def kept_up(self) -> bool:
+        return (self.errors == 0 and self.achieved_events_per_s >= 0.95 * self.target_events_per_s
+                and self.drain_s is not None)
+
+
+def prepare_bodies(count: int, size: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    return [orjson.dumps(batch(size, rng)) for _ in range(count)]
+
+
+async def open_loop(url: str, write_key: str, rate: float, seconds: float, size: int = 100,
+                    seed: int = 1) -> StepResult:
+    result = StepResult(rate)
+    batches = max(1, int(rate * seconds / size))
+    bodies = prepare_bodies(batches, size, seed)
+    interval = size / rate
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=url, auth=(write_key, ""), limits=limits, timeout=30) as client:
+        started = time.perf_counter()
+
+        async def send(i: int, body: bytes) -> None:
+            scheduled = started + i * interval
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            try:
+                response = await client.post("/v1/batch", content=body,
+                                             headers={"Content-Type": "application/json"})
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+            if ok:
+                result.accepted_events += size
+            else:
+                result.errors += 1
+
+        await asyncio.gather(*(send(i, body) for i, body in enumerate(bodies)))
+        result.elapsed_s = time.perf_counter() - started
+    result.sent_events = batches * size
+    return result
+
+
+async def pipeline_backlog(dsn: str, bootstrap: str) -> int:
+    """Events accepted but not yet applied by the interactions consumer."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        outbox = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    finally:
+        await conn.close()
+    lag = await consumer_lag(bootstrap, "interactions", ["ecrm.interactions.interaction"])
+    return outbox + sum(p.lag for p in lag)
+
+
+async def wait_drained(dsn: str, bootstrap: str, timeout: float) -> float | None:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if await pipeline_backlog(dsn, bootstrap) == 0:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.25)
+    return None
+
+
+async def step(url: str, write_key: str, dsn: str, bootstrap: str, rate: float, seconds: float,
+               drain_timeout: float = 10.0) -> StepResult:
+    result = await open_loop(url, write_key, rate, seconds, seed=int(rate))
+    result.backlog_after = await pipeline_backlog(dsn, bootstrap)
+    result.drain_s = await wait_drained(dsn, bootstrap, drain_timeout)
+    return result
