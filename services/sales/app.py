@@ -1,0 +1,17 @@
+"""Sales service wiring: accounts, lead scoring from the stream, deals through pipelines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.sales import api, consumers
+from shared.events import sales as events
+from shared.service import Runtime, create_app
+
+runtime = Runtime("sales", Path(__file__).parent / "migrations", publishes=events.EVENTS)
+consumers.register(runtime)
+app = create_app(
+    runtime,
+    api.ROUTERS,
+    description="Accounts, lead scoring from the event stream, and deals through pipelines.",
+)
