@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -15,11 +16,33 @@ from shared.events.base import Event
 
 NOTIFY_CHANNEL = "ecrm_outbox"
 
-_INSERT = """
-INSERT INTO outbox (event_id, topic, key, ce_type, subject, occurred_at, data)
+UNNEST_ROWS = """
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::timestamptz[], $7::jsonb[])
 """
+COLUMNS = "event_id, topic, key, ce_type, subject, occurred_at, data"
+
+# One round trip: the rows and the wake-up call (delivered on commit only).
+_INSERT = f"""
+WITH added AS (INSERT INTO outbox ({COLUMNS}) {UNNEST_ROWS} RETURNING 1)
+SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT count(*) AS n FROM added) a WHERE a.n > 0
+"""
+
+
+def as_arrays(events: list[Event]) -> tuple[list[uuid.UUID], tuple[list[Any], ...]]:
+    """The outbox columns of `events` as arrays, for `UNNEST_ROWS` ($1..$7) in any statement."""
+    now = datetime.now(UTC)
+    ids = [uuid.uuid4() for _ in events]
+    arrays = (
+        ids,
+        [e.topic() for e in events],
+        [e.key() for e in events],
+        [e.ce_type() for e in events],
+        [e.ce_subject() for e in events],
+        [now] * len(events),
+        [e.model_dump(mode="json") for e in events],
+    )
+    return ids, arrays
 
 
 async def add(conn: asyncpg.Connection, *events: Event) -> list[uuid.UUID]:
@@ -32,20 +55,8 @@ async def add_many(conn: asyncpg.Connection, events: Iterable[Event]) -> list[uu
     if not events:
         return []
     assert conn.is_in_transaction(), "outbox writes belong in the business transaction"
-    now = datetime.now(UTC)
-    ids = [uuid.uuid4() for _ in events]
-    await conn.execute(
-        _INSERT,
-        ids,
-        [e.topic() for e in events],
-        [e.key() for e in events],
-        [e.ce_type() for e in events],
-        [e.ce_subject() for e in events],
-        [now] * len(events),
-        [e.model_dump(mode="json") for e in events],
-    )
-    # Delivered on commit only, so the relay wakes exactly when there is something to send.
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    ids, arrays = as_arrays(events)
+    await conn.execute(_INSERT, *arrays)
     return ids
 
 

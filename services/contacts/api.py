@@ -59,7 +59,7 @@ def _if_match(value: str | None) -> int | None:
 async def create_customer(body: CustomerIn, request: Request) -> JSON:
     async with _pool(request).acquire() as conn:
         row = await customers.create(conn, body)
-        idents = await rows.identities_of(conn, row["id"])
+        idents = await rows.identities_of(conn, row["id"]) if body.identities else []
     out = rows.public(row, idents)
     return _with_etag(out, 201, f"/api/v1/customers/{out['id']}")
 

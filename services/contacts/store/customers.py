@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.contacts.domain import CustomerIn, CustomerPatch, advances, consent_entry
+from services.contacts.store.create import create_customer
 from services.contacts.store.rows import (
     COLUMNS,
     created_event,
@@ -66,6 +67,12 @@ async def insert_customer(
 
 
 async def create(conn: asyncpg.Connection, body: CustomerIn) -> asyncpg.Record:
+    fields = body.model_dump(exclude={"consent", "identities"}, exclude_none=True)
+    if not body.identities:  # the common case: one statement, no explicit transaction
+        row = await create_customer(conn, fields, dict(body.consent), "api")
+        if row is None:
+            raise conflict("a customer with this email already exists", field="email")
+        return row
     async with conn.transaction():
         if body.email:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"email:{body.email}")
@@ -79,7 +86,6 @@ async def create(conn: asyncpg.Connection, body: CustomerIn) -> asyncpg.Record:
             )
             if owner:
                 raise conflict(f"identity {ident.kind} is already linked", field="identities")
-        fields = body.model_dump(exclude={"consent", "identities"}, exclude_none=True)
         row = await insert_customer(conn, fields, dict(body.consent), "api")
         for ident in body.identities:
             await link_identity(conn, row["id"], ident.kind, ident.value, None, created=True)
