@@ -58,5 +58,32 @@ class MessageBounced(MessageEvent):
     reason: str
 
 
-EVENTS = (SegmentMembershipChanged, CampaignLaunched, MessageSent, MessageOpened, LinkClicked,
-          MessageBounced)
+EVENTS = (
+    SegmentMembershipChanged,
+    CampaignLaunched,
+    MessageSent,
+    MessageOpened,
+    LinkClicked,
+    MessageBounced,
+)
+
+
+class UnsubscribeRequested(Event):
+    """A recipient asked to stop receiving email (one-click List-Unsubscribe or the confirmation
+    page). Contacts applies it to the customer's consent (ConsentChanged to `unsubscribed`).
+    Topic `ecrm.campaigns.consent`, keyed by the customer id."""
+
+    owner: ClassVar[str] = "campaigns"
+    aggregate: ClassVar[str] = "consent"
+    customer_id: str
+    channel: str = "email"
+    state: Literal["unsubscribed"] = "unsubscribed"
+    source: str = "unsubscribe_link"
+    email: str | None = None
+    message_id: str | None = None
+    campaign_id: str | None = None
+    journey_id: str | None = None
+    at: datetime
+
+
+REQUESTS = (UnsubscribeRequested,)

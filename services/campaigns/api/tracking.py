@@ -1,0 +1,77 @@
+"""Public links carried by mails (no bearer token; each carries a signed token): the open
+pixel, the click redirect and the unsubscribe link (RFC 8058 one-click POST, GET = a page)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.campaigns import tokens
+from services.campaigns.api.common import pool
+from services.campaigns.store import tracking
+from shared.errors import Problem
+
+router = APIRouter(tags=["tracking"])
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = {"Cache-Control": "no-store, private"}
+
+
+def _payload(request: Request, purpose: str, token: str) -> dict[str, Any]:
+    try:
+        return tokens.verify(request.app.state.signing_key, purpose, token)
+    except tokens.BadToken:
+        raise Problem(400, "Invalid link", "this link is not valid or was altered") from None
+
+
+@router.get("/t/o/{token}.gif")
+async def open_pixel(token: str, request: Request) -> Response:
+    payload = _payload(request, "o", token)
+    async with pool(request).acquire() as conn:
+        await tracking.record_open(conn, str(payload.get("m")), request.headers.get("user-agent"))
+    return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+
+
+@router.get("/t/c/{token}")
+async def click(token: str, request: Request) -> Response:
+    payload = _payload(request, "c", token)
+    target = payload.get("u")
+    if not isinstance(target, str) or not target.lower().startswith(("http://", "https://")):
+        raise Problem(400, "Invalid link", "this link has no valid target")
+    async with pool(request).acquire() as conn:
+        await tracking.record_click(conn, str(payload.get("m")), target)
+    return RedirectResponse(target, status_code=302, headers=NO_STORE)
+
+
+@router.get("/u/{token}")
+async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+    payload = _payload(request, "u", token)
+    async with pool(request).acquire() as conn:
+        await tracking.message_exists(conn, str(payload.get("m")))
+    action = html.escape(str(request.url.path), quote=True)
+    return HTMLResponse(_page(
+        "Unsubscribe",
+        "<p>Do you want to stop receiving these emails?</p>"
+        f'<form method="post" action="{action}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>',
+    ), headers=NO_STORE)
+
+
+@router.post("/u/{token}")
+async def unsubscribe(token: str, request: Request) -> HTMLResponse:
+    payload = _payload(request, "u", token)
+    async with pool(request).acquire() as conn:
+        await tracking.unsubscribe(conn, str(payload.get("m")))
+    return HTMLResponse(_page("Unsubscribed", "<p>You will not receive these emails any more.</p>"),
+                        headers=NO_STORE)
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>"
+            "<meta name=\"viewport\" content=\"width=device-width\"></head>"
+            f"<body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\">"
+            f"<h1>{title}</h1>{body}</body></html>")

@@ -1,0 +1,102 @@
+"""Campaigns consumes contacts, interactions and support events: the audience projection,
+incremental segment membership, and journey triggers. Every handler runs inside the inbox
+claim's transaction, so an event is applied once."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.campaigns.store import audience, journeys, membership
+from shared.cloudevents import Envelope
+from shared.events.contacts import (
+    ConsentChanged,
+    CustomerCreated,
+    CustomerDeleted,
+    CustomersMerged,
+    CustomerUpdated,
+)
+from shared.events.interactions import CustomerMetricsChanged, InteractionRecorded, OrderPlaced
+from shared.events.support import TicketStatusChanged
+from shared.service import Runtime
+
+ORDER_EVENT_NAME = "Order Placed"  # what `{"event": "Order Placed"}` matches for OrderPlaced
+
+
+def register(runtime: Runtime) -> None:
+    @runtime.on(CustomerCreated, CustomerUpdated)
+    async def project_customer(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = (CustomerCreated if env.name == "CustomerCreated" else CustomerUpdated)
+        snapshot = event.model_validate(env.data)
+        await audience.lock_for_events(conn)
+        await audience.apply_snapshot(conn, snapshot.customer_id, snapshot.model_dump())
+        await membership.reevaluate(conn, [snapshot.customer_id])
+        if env.name == "CustomerCreated":
+            await journeys.trigger(conn, "customer_created", env.id, snapshot.customer_id, {})
+
+    @runtime.on(ConsentChanged)
+    async def project_consent(conn: asyncpg.Connection, env: Envelope) -> None:
+        change = ConsentChanged.model_validate(env.data)
+        await audience.lock_for_events(conn)
+        await audience.set_consent(conn, change.customer_id, change.channel, change.state)
+        await membership.reevaluate(conn, [change.customer_id])
+
+    @runtime.on(CustomersMerged)
+    async def project_merge(conn: asyncpg.Connection, env: Envelope) -> None:
+        merged = CustomersMerged.model_validate(env.data)
+        await audience.lock_for_events(conn)
+        await audience.mark_merged(conn, merged.customer_id, merged.merged_id)
+        await membership.reevaluate(conn, [merged.merged_id, merged.customer_id])
+
+    @runtime.on(CustomerDeleted)
+    async def project_deletion(conn: asyncpg.Connection, env: Envelope) -> None:
+        deleted = CustomerDeleted.model_validate(env.data)
+        await audience.lock_for_events(conn)
+        await audience.mark_deleted(conn, deleted.customer_id)
+        await membership.reevaluate(conn, [deleted.customer_id])
+
+    @runtime.on(CustomerMetricsChanged)
+    async def project_metrics(conn: asyncpg.Connection, env: Envelope) -> None:
+        metrics = CustomerMetricsChanged.model_validate(env.data)
+        await audience.lock_for_events(conn)
+        await audience.set_metrics(
+            conn, metrics.customer_id, metrics.orders_count, metrics.total_spent,
+            metrics.last_seen,
+        )
+        await membership.reevaluate(conn, [metrics.customer_id])
+
+    @runtime.on(InteractionRecorded)
+    async def project_interaction(conn: asyncpg.Connection, env: Envelope) -> None:
+        touch = InteractionRecorded.model_validate(env.data)
+        if touch.kind != "track" or not touch.customer_id or not touch.name:
+            return
+        await audience.lock_for_events(conn)
+        await audience.record_event(
+            conn, f"interaction:{touch.interaction_id}", touch.customer_id, touch.name,
+            touch.occurred_at,
+        )
+        await membership.reevaluate(conn, [touch.customer_id])
+
+    @runtime.on(OrderPlaced)
+    async def project_order(conn: asyncpg.Connection, env: Envelope) -> None:
+        order = OrderPlaced.model_validate(env.data)
+        if not order.customer_id:
+            return
+        await audience.lock_for_events(conn)
+        await audience.record_event(
+            conn, f"order:{order.store_id}:{order.order_id}", order.customer_id,
+            ORDER_EVENT_NAME, order.placed_at,
+        )
+        await membership.reevaluate(conn, [order.customer_id])
+        context = order.model_dump(mode="json", include={"order_id", "store_id", "channel",
+                                                         "currency", "total", "lines",
+                                                         "placed_at"})
+        await journeys.trigger(conn, "order_placed", env.id, order.customer_id, context)
+
+    @runtime.on(TicketStatusChanged)
+    async def trigger_satisfaction(conn: asyncpg.Connection, env: Envelope) -> None:
+        change = TicketStatusChanged.model_validate(env.data)
+        if change.to_status != "resolved" or not change.customer_id:
+            return
+        await journeys.trigger(
+            conn, "ticket_resolved", env.id, change.customer_id, {"ticket_id": change.ticket_id}
+        )

@@ -1,0 +1,80 @@
+"""Input contracts of the campaigns API (strict: unknown fields are refused)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Trigger = Literal["customer_created", "ticket_resolved", "order_placed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+def check_from(value: str | None) -> str | None:
+    if value is None:
+        return None
+    _, address = parseaddr(value)
+    if "@" not in address or "\n" in value or "\r" in value:
+        raise ValueError("must be an address like 'Shop <news@example.com>'")
+    return value
+
+
+class SegmentIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    rule: Any
+
+
+class SegmentPatch(_Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    rule: Any = None
+
+
+class PreviewIn(_Strict):
+    rule: Any
+
+
+class _MailIn(_Strict):
+    subject: str = Field(min_length=1, max_length=500)
+    html: str = Field(min_length=1, max_length=500_000)
+    from_address: str | None = Field(default=None, alias="from", max_length=320)
+
+    @field_validator("from_address")
+    @classmethod
+    def _from(cls, v: str | None) -> str | None:
+        return check_from(v)
+
+
+class CampaignIn(_MailIn):
+    name: str = Field(min_length=1, max_length=200)
+    segment_id: str
+
+
+class SendIn(_Strict):
+    at: datetime | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2030-01-01T09:00:00Z")
+        return v
+
+
+class JourneyIn(_MailIn):
+    name: str = Field(min_length=1, max_length=200)
+    trigger: Trigger
+    delay_seconds: int = Field(default=0, ge=0, le=90 * 86400)
+    condition: Any = None
+    transactional: bool = False
+    enabled: bool = True
+
+
+class JourneyPatch(_Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    enabled: bool | None = None
+    delay_seconds: int | None = Field(default=None, ge=0, le=90 * 86400)

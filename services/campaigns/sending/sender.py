@@ -1,0 +1,133 @@
+"""The background sender: claims due message rows one at a time, checks consent right before
+the mail goes out, delivers through the relay at a throttled rate, records the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+import asyncpg
+from jinja2.exceptions import TemplateError
+
+from services.campaigns.config import CampaignSettings, public_base
+from services.campaigns.rules.evaluate import matches
+from services.campaigns.rules.parse import event_names, inline
+from services.campaigns.sending import mail
+from services.campaigns.sending.smtp import Outcome, SmtpRelay
+from services.campaigns.store import audience, membership, messages
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Ready:
+    mail: EmailMessage
+    email: str
+    subject: str
+
+
+class Sender:
+    def __init__(self, runtime: Any, settings: CampaignSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.relay = SmtpRelay(runtime.settings.smtp, settings.campaigns_smtp_timeout)
+        self.base = public_base(runtime.settings.gateway_port)
+        self.interval = 1.0 / max(settings.campaigns_send_rate, 0.01)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    worked = await self.send_next()
+                except Exception as exc:  # database away, bug: log, wait, go on
+                    log.warning("sender.error", error=repr(exc))
+                    worked = False
+                pause = self.interval if worked else 0.5
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+        finally:
+            await self.relay.close()
+
+    async def send_next(self) -> bool:
+        """One message: False when nothing was due."""
+        async with self.runtime.db.acquire() as conn:
+            async with conn.transaction():
+                row = await messages.claim_next(conn)
+                if row is None:
+                    return False
+                ready = await self._prepare(conn, row)
+            if ready is None:
+                return True
+            result = await self.relay.deliver(ready.mail)
+            await self._record(conn, row, ready, result.outcome, result.detail)
+        return True
+
+    async def _prepare(self, conn: asyncpg.Connection, row: Any) -> Ready | None:
+        """Inside the claim: decide whether this mail may go out now; build it."""
+        contact = await audience.fetch_row(conn, row["customer_id"])
+        source = await messages.source_of(conn, row)
+        if source is None:
+            await messages.finish(conn, row["id"], "failed", "its campaign or journey is gone")
+            return None
+        if contact is None or not contact["known"]:
+            await messages.retry_later(conn, row, "the customer is not known yet",
+                                       self.settings.campaigns_max_attempts)
+            return None
+        reason = await self._refusal(conn, contact, source)
+        if reason is not None:
+            await messages.finish(conn, row["id"], "skipped", reason)
+            return None
+        context = {**audience.template_fields(contact), "event": row["context"] or {}}
+        links = mail.Links(self.base, self.runtime.signing_key, str(row["id"]))
+        try:
+            built, subject = mail.build(
+                message_id=str(row["id"]), to=contact["email"],
+                from_address=source["from_address"], subject_template=source["subject"],
+                html_template=source["html"], context=context, links=links,
+            )
+        except (TemplateError, ValueError) as exc:
+            await messages.finish(conn, row["id"], "failed", f"template: {exc}"[:500])
+            return None
+        return Ready(built, contact["email"], subject)
+
+    async def _refusal(self, conn: asyncpg.Connection, contact: Any, source: Any) -> str | None:
+        if not contact["live"]:
+            return "the customer was deleted or merged"
+        if not contact["email"]:
+            return "the customer has no email address"
+        if await messages.is_suppressed(conn, contact["email"]):
+            return "the address is suppressed after a permanent bounce"
+        consent = (contact["consent"] or {}).get("email")
+        if source["transactional"] and consent == "unsubscribed":
+            return "email consent is unsubscribed"
+        if not source["transactional"] and consent != "subscribed":
+            return f"email consent is {consent or 'not given'}"
+        if source["condition"] is not None and not await _condition_holds(conn, contact, source):
+            return "the journey's condition does not hold"
+        return None
+
+    async def _record(
+        self, conn: asyncpg.Connection, row: Any, ready: Ready, outcome: Outcome, detail: str
+    ) -> None:
+        if outcome is Outcome.SENT:
+            await messages.mark_sent(conn, row, ready.email, ready.subject)
+        elif outcome is Outcome.BOUNCE:
+            await messages.mark_bounced(conn, row, ready.email, detail)
+        elif outcome is Outcome.RETRY:
+            await messages.retry_later(conn, row, detail, self.settings.campaigns_max_attempts)
+        else:
+            await messages.finish(conn, row["id"], outcome.value if outcome is Outcome.UNKNOWN
+                                  else "failed", detail[:500])
+        log.info("message.delivered", message_id=str(row["id"]), outcome=outcome.value)
+
+
+async def _condition_holds(conn: asyncpg.Connection, contact: Any, source: Any) -> bool:
+    rules = await membership.all_rules(conn)
+    rule = inline(source["condition"], rules)
+    profile = await audience.load_profile(conn, contact["customer_id"], event_names(rule))
+    return profile is not None and matches(rule, profile, datetime.now(UTC))

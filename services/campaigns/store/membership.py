@@ -1,0 +1,130 @@
+"""Segment membership: full builds in SQL, incremental updates with the Python evaluator.
+Every change is written with its SegmentMembershipChanged event in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from services.campaigns.rules.evaluate import matches
+from services.campaigns.rules.parse import event_names, inline
+from services.campaigns.rules.sql import Params, compile_rule
+from services.campaigns.store import audience
+from shared import outbox
+from shared.events.campaigns import SegmentMembershipChanged
+
+_AT = "(SELECT $1::timestamptz AS now) t"  # the evaluation time, bound once
+
+
+async def all_rules(conn: asyncpg.Connection) -> dict[str, Any]:
+    rows = await conn.fetch("SELECT id, rule FROM segments")
+    return {str(r["id"]): r["rule"] for r in rows}
+
+
+async def matching_ids(
+    conn: asyncpg.Connection, rule: dict[str, Any], now: datetime, limit: int | None = None
+) -> list[uuid.UUID]:
+    """The live customers an inlined rule selects, by one SQL predicate."""
+    params = Params(first=2)
+    predicate = compile_rule(rule, params, "t.now")
+    sql = f"SELECT a.customer_id FROM audience a, {_AT} WHERE a.live AND {predicate}"
+    rows = await conn.fetch(sql, now, *params.values)
+    return [r[0] for r in rows]
+
+
+async def count_matching(conn: asyncpg.Connection, rule: dict[str, Any], now: datetime) -> int:
+    params = Params(first=2)
+    predicate = compile_rule(rule, params, "t.now")
+    sql = f"SELECT count(*) FROM audience a, {_AT} WHERE a.live AND {predicate}"
+    return await conn.fetchval(sql, now, *params.values)
+
+
+async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, int]:
+    """Recompute a segment in SQL and apply the difference (call inside a transaction)."""
+    await audience.lock_for_build(conn)
+    rules = await all_rules(conn)
+    rule = inline(rules[str(segment_id)], rules)
+    now = datetime.now(UTC)
+    should = set(await matching_ids(conn, rule, now))
+    rows = await conn.fetch(
+        "SELECT customer_id FROM segment_members WHERE segment_id = $1", segment_id
+    )
+    current = {r[0] for r in rows}
+    entered, left = should - current, current - should
+    await _apply(conn, segment_id, entered, left, now)
+    await conn.execute(
+        "UPDATE segments SET member_count = $2, built_at = $3 WHERE id = $1",
+        segment_id,
+        len(should),
+        now,
+    )
+    return {"entered": len(entered), "left": len(left), "members": len(should)}
+
+
+async def reevaluate(conn: asyncpg.Connection, customer_ids: list[str]) -> None:
+    """After an event changed these customers: re-evaluate each against every segment."""
+    rules = await all_rules(conn)
+    if not rules:
+        return
+    inlined = {sid: inline(rule, rules) for sid, rule in rules.items()}
+    names: set[str] = set().union(*(event_names(r) for r in inlined.values()))
+    now = datetime.now(UTC)
+    for customer_id in dict.fromkeys(customer_ids):
+        cid = uuid.UUID(customer_id)
+        profile = await audience.load_profile(conn, cid, names)
+        should = {
+            uuid.UUID(sid)
+            for sid, rule in inlined.items()
+            if profile is not None and matches(rule, profile, now)
+        }
+        rows = await conn.fetch(
+            "SELECT segment_id FROM segment_members WHERE customer_id = $1", cid
+        )
+        current = {r[0] for r in rows}
+        for segment_id in should - current:
+            await _apply(conn, segment_id, {cid}, set(), now)
+        for segment_id in current - should:
+            await _apply(conn, segment_id, set(), {cid}, now)
+
+
+async def _apply(
+    conn: asyncpg.Connection,
+    segment_id: uuid.UUID,
+    entered: set[uuid.UUID],
+    left: set[uuid.UUID],
+    now: datetime,
+) -> None:
+    if entered:
+        await conn.execute(
+            "INSERT INTO segment_members (segment_id, customer_id, entered_at)"
+            " SELECT $1, unnest($2::uuid[]), $3 ON CONFLICT DO NOTHING",
+            segment_id,
+            list(entered),
+            now,
+        )
+    if left:
+        await conn.execute(
+            "DELETE FROM segment_members WHERE segment_id = $1 AND customer_id = ANY($2::uuid[])",
+            segment_id,
+            list(left),
+        )
+    if entered or left:
+        await conn.execute(
+            "UPDATE segments SET member_count = member_count + $2 WHERE id = $1",
+            segment_id,
+            len(entered) - len(left),
+        )
+    events = [_changed(segment_id, c, "entered", now) for c in entered]
+    events += [_changed(segment_id, c, "left", now) for c in left]
+    await outbox.add_many(conn, events)
+
+
+def _changed(
+    segment_id: uuid.UUID, customer_id: uuid.UUID, change: str, at: datetime
+) -> SegmentMembershipChanged:
+    return SegmentMembershipChanged(
+        segment_id=str(segment_id), customer_id=str(customer_id), change=change, at=at
+    )

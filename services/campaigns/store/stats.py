@@ -1,0 +1,50 @@
+"""Delivery and engagement figures of a campaign or a journey."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+_STATS = """
+WITH m AS (SELECT id, status FROM messages WHERE {column} = $1)
+SELECT
+  (SELECT count(*) FROM m) AS recipients,
+  (SELECT count(*) FROM m WHERE status IN ('sent', 'bounced')) AS sent,
+  (SELECT count(*) FROM m WHERE status = 'sent') AS delivered,
+  (SELECT count(*) FROM m WHERE status = 'bounced') AS bounced,
+  (SELECT count(DISTINCT o.message_id) FROM opens o JOIN m ON m.id = o.message_id) AS opened,
+  (SELECT count(*) FROM opens o JOIN m ON m.id = o.message_id) AS opens,
+  (SELECT count(DISTINCT c.message_id) FROM clicks c JOIN m ON m.id = c.message_id) AS clicked,
+  (SELECT count(*) FROM clicks c JOIN m ON m.id = c.message_id) AS clicks,
+  (SELECT count(*) FROM unsubscribes u JOIN m ON m.id = u.message_id) AS unsubscribed,
+  (SELECT count(*) FROM m WHERE status IN ('pending', 'sending')) AS pending,
+  (SELECT count(*) FROM m WHERE status = 'skipped') AS skipped,
+  (SELECT count(*) FROM m WHERE status = 'failed') AS failed,
+  (SELECT count(*) FROM m WHERE status = 'unknown') AS unknown
+"""
+
+
+async def of_campaign(conn: asyncpg.Connection, campaign_id: uuid.UUID) -> dict[str, Any]:
+    row = await conn.fetchrow(_STATS.format(column="campaign_id"), campaign_id)
+    return dict(row)
+
+
+async def of_journey(conn: asyncpg.Connection, journey_id: uuid.UUID) -> dict[str, Any]:
+    row = await conn.fetchrow(_STATS.format(column="journey_id"), journey_id)
+    return dict(row)
+
+
+async def messages_page(
+    conn: asyncpg.Connection, column: str, owner_id: uuid.UUID, after: uuid.UUID | None,
+    limit: int,
+) -> list[Any]:
+    assert column in ("campaign_id", "journey_id")
+    return await conn.fetch(
+        f"SELECT * FROM messages WHERE {column} = $1 AND ($2::uuid IS NULL OR id > $2)"
+        " ORDER BY id LIMIT $3",
+        owner_id,
+        after,
+        limit + 1,
+    )
