@@ -40,11 +40,19 @@ def ensure_chromium(timeout_s: float = 900) -> str | None:
     if found or not _can_install():
         return found
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update"],
-                 ["apt-get", "install", "-y", "--no-install-recommends", APT_PACKAGE]):
+    for argv in (
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "--no-install-recommends", APT_PACKAGE],
+    ):
         try:
-            subprocess.run(argv, check=True, env=env, timeout=timeout_s,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            subprocess.run(
+                argv,
+                check=True,
+                env=env,
+                timeout=timeout_s,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
         except (subprocess.SubprocessError, OSError):
             return None
     return find_chromium()
