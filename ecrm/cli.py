@@ -78,6 +78,23 @@ def token_revoke(
     typer.echo(f"revoked {jti} in {', '.join(done)}")
 
 
+writekey_app = typer.Typer(help="Write keys of the tracking API.", no_args_is_help=True)
+app.add_typer(writekey_app, name="writekey")
+
+
+@writekey_app.command("rotate")
+def writekey_rotate(
+    grace_hours: Annotated[float, typer.Option(help="hours the old keys keep working")] = 24.0,
+) -> None:
+    """Make a new write key (printed last); the old ones stop after the grace period. No restart."""
+    from shared.auth import new_write_key
+
+    settings = get_settings()
+    key = new_write_key()
+    asyncio.run(status_mod.rotate_write_key(settings, key, grace_hours * 3600))
+    typer.echo(key)
+
+
 @app.command()
 def replay(
     service: Annotated[list[str] | None, typer.Option(help="only these services")] = None,

@@ -149,3 +149,26 @@ async def revoke_everywhere(
         finally:
             await conn.close()
     return done
+
+
+async def rotate_write_key(settings: Settings, key: str, grace_s: float) -> None:
+    """Store the new key in interactions' database, retire the others, keep ECRM_HOME's copy."""
+    import os
+
+    from services.interactions.store.write_keys import rotate
+
+    key_file = settings.home / "write.key"
+    old = [k.strip() for k in (settings.write_keys or "").split(",") if k.strip()]
+    if key_file.exists():
+        old.append(key_file.read_text().strip())
+    conn = await asyncpg.connect(settings.database_dsn("interactions"))
+    try:
+        await rotate(conn, key, old, grace_s)
+    finally:
+        await conn.close()
+    if key_file.parent.exists():
+        tmp = key_file.with_suffix(".new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        tmp.replace(key_file)

@@ -39,11 +39,11 @@ async def _authorized_body(request: Request, limit: int) -> dict[str, Any]:
     """Basic auth is checked before the body is read; Segment's body `writeKey` also works."""
     user = basic_user(request)
     if user is not None:
-        check_write_key(request, user)
+        await check_write_key(request, user)
     body = await read_json_body(request, limit)
     if user is None:
         key = body.get("writeKey")
-        check_write_key(request, key if isinstance(key, str) else None)
+        await check_write_key(request, key if isinstance(key, str) else None)
     return body
 
 

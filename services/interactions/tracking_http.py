@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 
+from services.interactions.store.write_keys import WriteKeys
 from shared.errors import Problem
 
 
@@ -38,8 +39,14 @@ def basic_user(request: Request) -> str | None:
     return user
 
 
-def check_write_key(request: Request, key: str | None) -> None:
-    if not key or not any(hmac.compare_digest(key, k) for k in write_keys(request)):
+_ROTATED = WriteKeys()
+
+
+async def check_write_key(request: Request, key: str | None) -> None:
+    """Configured keys (unless retired by a rotation) and keys added by `ecrm writekey rotate`."""
+    await _ROTATED.refresh(request.app.state.runtime.db)
+    configured = [k for k in write_keys(request) if key and hmac.compare_digest(key, k)]
+    if not key or not _ROTATED.allows(key, configured):
         raise unauthorized("the write key is missing or not valid")
 
 
