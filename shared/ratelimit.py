@@ -1,8 +1,9 @@
 """Token-bucket rate limits for public and tracking routes: 429 with Retry-After.
 
-Buckets live in the service process (one process per service), keyed by client address (the
-first `X-Forwarded-For` hop the gateway adds) or by write key. A limit is `rate` requests per
-second with bursts up to `burst`.
+Buckets live in each service process (with several worker processes, each keeps its own, so the
+effective limit is that many times higher), keyed by client address (the first
+`X-Forwarded-For` hop the gateway adds) or by write key. A limit is `rate` requests per second
+with bursts up to `burst`: `ECRM_RATE_PUBLIC` (20/60) and `ECRM_RATE_TRACKING` (1000/2000).
 """
 
 from __future__ import annotations
@@ -63,11 +64,22 @@ def enforce(buckets: TokenBuckets, key: str, cost: float = 1.0) -> None:
         )
 
 
-def limit_by_client(rate: float, burst: float) -> Callable[[Request], None]:
-    """A FastAPI dependency limiting each client address."""
-    buckets = TokenBuckets(rate, burst)
+def limit_public(request: Request) -> None:
+    """Dependency for token-less routes (pixels, links, self-service): per client address."""
+    enforce(_buckets(request, "public"), client_address(request))
 
-    def check(request: Request) -> None:
-        enforce(buckets, client_address(request))
 
-    return check
+def limit_tracking(request: Request, write_key: str) -> None:
+    """For the tracking API, once the write key is known: per write key."""
+    enforce(_buckets(request, "tracking"), write_key)
+
+
+def _buckets(request: Request, kind: str) -> TokenBuckets:
+    state = request.app.state
+    name = f"rate_{kind}_buckets"
+    buckets = getattr(state, name, None)
+    if buckets is None:
+        settings = state.runtime.settings
+        buckets = TokenBuckets(*settings.rate(getattr(settings, f"rate_{kind}")))
+        setattr(state, name, buckets)
+    return buckets

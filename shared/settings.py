@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     token_ttl_days: int = 365
     outbox_retention_hours: int = 168
     log_level: str = "info"
+    rate_public: str = Field(
+        default="20/60", description="public routes: requests/s/burst per client"
+    )
+    rate_tracking: str = Field(
+        default="1000/2000", description="tracking API: requests/s/burst per write key"
+    )
+    workers: str = Field(
+        default="interactions=2,contacts=2",
+        description="HTTP worker processes per service, e.g. 'interactions=2,contacts=2'",
+    )
     db_pool_size: int = 10
 
     @model_validator(mode="after")
@@ -73,6 +83,18 @@ class Settings(BaseSettings):
         base, _, query = self.server_dsn.partition("?")
         head = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
         return f"{head}/ecrm_{service}" + (f"?{query}" if query else "")
+
+    @staticmethod
+    def rate(spec: str) -> tuple[float, float]:
+        rate, _, burst = spec.partition("/")
+        return float(rate), float(burst or rate)
+
+    def workers_for(self, service: str) -> int:
+        for item in self.workers.split(","):
+            name, _, count = item.partition("=")
+            if name.strip() == service and count.strip().isdigit():
+                return max(1, int(count))
+        return 1
 
     def resolved_signing_key(self) -> str:
         if self.signing_key:

@@ -30,6 +30,7 @@ from services.interactions.tracking_http import (
 from services.interactions.tracking_record import record
 from shared.errors import Problem
 from shared.http import JSON
+from shared.ratelimit import limit_tracking
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 WRITE_KEY_AUTH = {"openapi_extra": {"security": [{"writeKey": []}]}}
@@ -40,10 +41,12 @@ async def _authorized_body(request: Request, limit: int) -> dict[str, Any]:
     user = basic_user(request)
     if user is not None:
         await check_write_key(request, user)
+        limit_tracking(request, user)
     body = await read_json_body(request, limit)
     if user is None:
         key = body.get("writeKey")
         await check_write_key(request, key if isinstance(key, str) else None)
+        limit_tracking(request, str(key))
     return body
 
 
@@ -107,5 +110,6 @@ def _answer(accepted: int, rejected: list[dict[str, Any]]) -> JSON:
 
 def _all_rejected(rejected: list[dict[str, Any]]) -> Problem:
     fields = ", ".join(sorted({r["field"] for r in rejected}))
-    return Problem(422, "Invalid calls", f"no call was accepted; invalid: {fields}",
-                   errors=rejected)
+    return Problem(
+        422, "Invalid calls", f"no call was accepted; invalid: {fields}", errors=rejected
+    )

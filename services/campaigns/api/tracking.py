@@ -7,15 +7,16 @@ import base64
 import html
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.campaigns import tokens
 from services.campaigns.api.common import pool
 from services.campaigns.store import tracking
 from shared.errors import Problem
+from shared.ratelimit import limit_public
 
-router = APIRouter(tags=["tracking"])
+router = APIRouter(tags=["tracking"], dependencies=[Depends(limit_public)])
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private"}
 
@@ -52,13 +53,16 @@ async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
     async with pool(request).acquire() as conn:
         await tracking.message_exists(conn, str(payload.get("m")))
     action = html.escape(str(request.url.path), quote=True)
-    return HTMLResponse(_page(
-        "Unsubscribe",
-        "<p>Do you want to stop receiving these emails?</p>"
-        f'<form method="post" action="{action}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        '<button type="submit">Unsubscribe</button></form>',
-    ), headers=NO_STORE)
+    return HTMLResponse(
+        _page(
+            "Unsubscribe",
+            "<p>Do you want to stop receiving these emails?</p>"
+            f'<form method="post" action="{action}">'
+            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            '<button type="submit">Unsubscribe</button></form>',
+        ),
+        headers=NO_STORE,
+    )
 
 
 @router.post("/u/{token}")
@@ -66,12 +70,16 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
     payload = _payload(request, "u", token)
     async with pool(request).acquire() as conn:
         await tracking.unsubscribe(conn, str(payload.get("m")))
-    return HTMLResponse(_page("Unsubscribed", "<p>You will not receive these emails any more.</p>"),
-                        headers=NO_STORE)
+    return HTMLResponse(
+        _page("Unsubscribed", "<p>You will not receive these emails any more.</p>"),
+        headers=NO_STORE,
+    )
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>"
-            "<meta name=\"viewport\" content=\"width=device-width\"></head>"
-            f"<body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\">"
-            f"<h1>{title}</h1>{body}</body></html>")
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
+        '<meta name="viewport" content="width=device-width"></head>'
+        f'<body style="font-family:sans-serif;max-width:32em;margin:3em auto">'
+        f"<h1>{title}</h1>{body}</body></html>"
+    )

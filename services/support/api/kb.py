@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 
 from services.support.api.common import if_match, parse_id, pool, with_etag
 from services.support.kb_domain import ArticleIn, ArticlePatch
@@ -18,6 +18,7 @@ from shared.errors import Problem, invalid
 from shared.http import JSON, service_router
 from shared.ids import parse_uuid
 from shared.pagination import decode_cursor, encode_cursor
+from shared.ratelimit import limit_public
 
 router = service_router("/api/v1/kb", "knowledge base")
 WRITE = scoped("support:write")
@@ -38,7 +39,7 @@ async def create_article(body: ArticleIn, request: Request) -> JSON:
     return with_etag(out, 201, f"/api/v1/kb/articles/{out['id']}")
 
 
-@router.get("/articles")
+@router.get("/articles", dependencies=[Depends(limit_public)])
 async def list_articles(
     request: Request,
     q: Annotated[str | None, Query(max_length=MAX_QUERY)] = None,
@@ -49,8 +50,12 @@ async def list_articles(
 ) -> dict[str, Any]:
     agent = _is_agent(request)
     if status != "published" and not agent:
-        raise Problem(401, "Unauthorized", "drafts need a bearer token with support:read",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "Unauthorized",
+            "drafts need a bearer token with support:read",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     statuses = ("draft", "published") if status == "all" else (status,)
     position = decode_cursor(cursor)
     text = q.strip() if q and q.strip() else None
@@ -82,7 +87,7 @@ async def list_categories(request: Request) -> dict[str, Any]:
         return {"items": await kb.categories(conn, statuses), "next_cursor": None}
 
 
-@router.get("/articles/{article_id}")
+@router.get("/articles/{article_id}", dependencies=[Depends(limit_public)])
 async def get_article(article_id: str, request: Request) -> JSON:
     agent = _is_agent(request)
     async with pool(request).acquire() as conn:
