@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import asyncpg
@@ -33,20 +34,36 @@ async def ensure_database(server_dsn: str, name: str) -> None:
             try:
                 await conn.execute(f'CREATE DATABASE "{name}"')
                 log.info("database.created", database=name)
-            except asyncpg.exceptions.DuplicateDatabaseError:
-                pass
+            except (asyncpg.exceptions.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                pass  # another worker process of the same service made it first
     finally:
         await conn.close()
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+def dump_json(value: object) -> str:
+    """orjson, except for what it refuses (integers past 64 bits): the standard library then."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=str)
+
+
+def load_json(text: str | bytes) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # numbers past 64 bits, which jsonb keeps
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """JSON and jsonb columns read and written as Python objects."""
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(
-            typename,
-            encoder=lambda v: orjson.dumps(v).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
+            typename, encoder=dump_json, decoder=load_json, schema="pg_catalog"
         )
+
+
+_init_connection = init_connection  # the name older tests import
 
 
 async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
@@ -54,7 +71,7 @@ async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
         dsn,
         min_size=1,
         max_size=size,
-        init=_init_connection,
+        init=init_connection,
         command_timeout=10,  # an API request waits at most this long for the database, then 503
         max_inactive_connection_lifetime=60,
     )
@@ -69,7 +86,9 @@ async def migrate(pool: asyncpg.Pool, service_migrations: Path) -> list[str]:
     files = _migration_files(PLATFORM_MIGRATIONS, "platform")
     files += _migration_files(service_migrations, "service")
     applied: list[str] = []
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        # Worker processes of one service start together: one migrates, the others wait.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('schema_migrations'))")
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
 
+import asyncpg
 import orjson
 import structlog
 from fastapi import FastAPI, Request
@@ -27,7 +29,10 @@ class JSON(JSONResponse):
     """JSON rendered by orjson (datetimes, UUIDs and speed)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:  # integers past 64 bits
+            return json.dumps(content, default=str).encode()
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSON:
@@ -83,6 +88,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         return problem_response(Problem(exc.status_code, title, str(exc.detail)), request)
+
+    @app.exception_handler(asyncpg.exceptions.UntranslatableCharacterError)
+    @app.exception_handler(asyncpg.exceptions.CharacterNotInRepertoireError)
+    async def _unstorable_text(request: Request, exc: Exception) -> JSON:
+        message = "text must not contain NUL (\\u0000) characters"
+        problem = Problem(
+            422, "Invalid request", message, errors=[{"field": "body", "message": message}]
+        )
+        return problem_response(problem, request)
 
     for error_type in UNAVAILABLE:
         app.add_exception_handler(error_type, _unavailable)

@@ -247,6 +247,7 @@ def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
         )
         schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         schemes["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        _document_problems(schema)
         schemes["writeKey"] = {
             "type": "http",
             "scheme": "basic",
@@ -254,6 +255,30 @@ def _openapi_with_security(app: FastAPI) -> dict[str, Any]:
         }
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": ["string", "null"]}, "message": {"type": "string"}}}},
+    },
+}  # fmt: skip
+
+
+def _document_problems(schema: dict[str, Any]) -> None:
+    """Every operation can answer an RFC 9457 problem: 4xx for the caller's mistakes, 503 while
+    the database is away."""
+    problem = {"content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)  # FastAPI's own validation shape is not what we send
+            responses.setdefault("4XX", {"description": "the request was refused", **problem})
+            responses.setdefault("503", {"description": "storage unavailable, retry", **problem})
 
 
 async def _records_undecoded(msg: Any) -> None:

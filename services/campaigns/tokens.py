@@ -35,6 +35,8 @@ def sign(key: str, purpose: str, payload: dict[str, Any]) -> str:
 
 
 def verify(key: str, purpose: str, token: str) -> dict[str, Any]:
+    if not token.isascii():  # a link we made is ASCII; anything else is tampered with
+        raise BadToken("the link is not valid")
     body, _, mac = token.partition(".")
     if not body or not mac or not hmac.compare_digest(mac, _mac(key, purpose, body)):
         raise BadToken("the link is not valid")

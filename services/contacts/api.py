@@ -64,7 +64,7 @@ async def create_customer(body: CustomerIn, request: Request) -> JSON:
     return _with_etag(out, 201, f"/api/v1/customers/{out['id']}")
 
 
-@router.post("/identify", **WRITE)
+@router.post("/identify", responses={201: {"description": "a new customer was created"}}, **WRITE)
 async def identify_customer(body: IdentifyIn, request: Request) -> JSON:
     if not body.email and not body.identities:
         raise invalid("email", "an email or at least one identity is required")

@@ -45,7 +45,8 @@ _ROTATED = WriteKeys()
 async def check_write_key(request: Request, key: str | None) -> None:
     """Configured keys (unless retired by a rotation) and keys added by `ecrm writekey rotate`."""
     await _ROTATED.refresh(request.app.state.runtime.db)
-    configured = [k for k in write_keys(request) if key and hmac.compare_digest(key, k)]
+    given = (key or "").encode("utf-8", "surrogatepass")
+    configured = [k for k in write_keys(request) if key and hmac.compare_digest(given, k.encode())]
     if not key or not _ROTATED.allows(key, configured):
         raise unauthorized("the write key is missing or not valid")
 

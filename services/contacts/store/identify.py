@@ -13,6 +13,7 @@ import asyncpg
 
 from services.contacts.domain import traits_to_fields
 from services.contacts.store.customers import apply_changes, insert_customer, link_identity
+from services.contacts.store.merge import merge
 from services.contacts.store.rows import find_by_email, find_by_identity
 from shared import outbox
 from shared.events.contacts import Identity, IdentityLinked
@@ -36,6 +37,8 @@ async def identify(
             break
     if row is None and email:
         row = await find_by_email(conn, email)
+    elif row is not None and email and not row["email"]:
+        row = await _fold_into_address_owner(conn, row, email)
     created = row is None
     if row is None:
         fields = traits_to_fields(traits)
@@ -48,6 +51,17 @@ async def identify(
     if email and email == row["email"]:
         await _announce_email(conn, row, request_id, created)
     return row, created
+
+
+async def _fold_into_address_owner(
+    conn: asyncpg.Connection, row: asyncpg.Record, email: str
+) -> asyncpg.Record:
+    """The ids made an address-less customer before the address was seen with them; when the
+    address already has its own customer, both are the same person: merge into the address's."""
+    owner = await find_by_email(conn, email)
+    if owner is None or owner["id"] == row["id"]:
+        return row
+    return await merge(conn, owner["id"], row["id"], "identity resolution")
 
 
 async def _fill_in(

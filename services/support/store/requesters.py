@@ -11,6 +11,7 @@ import asyncpg
 
 from shared import outbox
 from shared.events.contacts import IdentityRequest
+from shared.events.support import TicketOpened
 
 ASK_AGAIN_AFTER = "10 minutes"  # an unanswered request is repeated after this long
 
@@ -40,7 +41,9 @@ async def customer_for(conn: asyncpg.Connection, email: str) -> uuid.UUID | None
         await outbox.add(
             conn,
             IdentityRequest(
-                request_id=str(request_id), requested_by="support", email=email,
+                request_id=str(request_id),
+                requested_by="support",
+                email=email,
                 traits={"source": "support"},
             ),
         )
@@ -55,23 +58,48 @@ async def link(conn: asyncpg.Connection, email: str, customer_id: uuid.UUID) -> 
         email,
         customer_id,
     )
-    await conn.execute(
-        "UPDATE tickets SET customer_id = $2 WHERE requester_email = $1"
-        " AND (customer_id IS NULL OR customer_id <> $2)",
+    resolved = await conn.fetch(
+        "WITH old AS (SELECT id, customer_id FROM tickets WHERE requester_email = $1"
+        " AND (customer_id IS NULL OR customer_id <> $2) FOR UPDATE)"
+        " UPDATE tickets t SET customer_id = $2 FROM old WHERE t.id = old.id"
+        " RETURNING t.id, t.ref, t.subject, t.channel, t.priority, t.requester_email,"
+        " t.created_at, t.follow_up_of, old.customer_id IS NULL AS was_unknown",
         email,
         customer_id,
     )
+    await _announce_requesters(conn, [t for t in resolved if t["was_unknown"]], customer_id)
+
+
+async def _announce_requesters(
+    conn: asyncpg.Connection, tickets: list[asyncpg.Record], customer_id: uuid.UUID
+) -> None:
+    """Tickets opened before contacts knew the sender were announced without a customer: say
+    TicketOpened again, now with it (same ticket id), so the customer's timeline, scores and
+    segments see the ticket. Consumers key tickets by `ticket_id`."""
+    await outbox.add_many(
+        conn,
+        [
+            TicketOpened(
+                ticket_id=str(t["id"]), customer_id=str(customer_id), subject=t["subject"],
+                channel=t["channel"], priority=t["priority"], requester_email=t["requester_email"],
+                opened_at=t["created_at"], ref=t["ref"],
+                follow_up_of=str(t["follow_up_of"]) if t["follow_up_of"] else None,
+            )
+            for t in tickets
+        ],
+    )  # fmt: skip
 
 
 async def fill_known(conn: asyncpg.Connection, email: str, customer_id: uuid.UUID) -> None:
-    """A customer snapshot names this address: fill it in only where we asked and know nothing."""
+    """A customer snapshot names this address: remember it, unless we already know better."""
     updated = await conn.execute(
-        "UPDATE requesters SET customer_id = $2, updated_at = now()"
-        " WHERE email = $1 AND customer_id IS NULL",
+        "INSERT INTO requesters (email, customer_id) VALUES ($1, $2)"
+        " ON CONFLICT (email) DO UPDATE SET customer_id = EXCLUDED.customer_id, updated_at = now()"
+        " WHERE requesters.customer_id IS NULL",
         email,
         customer_id,
     )
-    if updated != "UPDATE 0":
+    if updated != "INSERT 0 0":
         await link(conn, email, customer_id)
 
 

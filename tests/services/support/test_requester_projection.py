@@ -31,3 +31,23 @@ async def test_tickets_follow_the_customer_into_a_merge(support, contacts, http,
     listed = await http.get(f"{support}/api/v1/tickets", params={"customer_id": survivor_id},
                             headers=auth)
     assert [t["id"] for t in listed.json()["items"]] == [ticket["id"]]
+
+
+async def test_a_ticket_from_an_unknown_sender_is_announced_again_with_its_customer(
+    infra, support, contacts, http, auth, email
+):
+    """Opened before contacts knew the address, the ticket is said again once it does, so the
+    customer's timeline, score and segments see it."""
+    from tests.support.events import wait_for_events
+
+    opened = (await http.post(f"{support}/api/v1/tickets", headers=auth, json={
+        "subject": "Invoice copy", "body": "Please resend", "requester_email": email})).json()
+    events = await wait_for_events(
+        infra.bootstrap, "ecrm.support.ticket",
+        lambda e: e.name == "TicketOpened" and e.data["ticket_id"] == opened["id"], count=2,
+    )
+    customers = [e.data["customer_id"] for _, e in events]
+    assert customers[0] is None and customers[1] is not None
+    assert events[1][0].key.decode() == customers[1]
+    found = (await http.get(f"{contacts}/api/v1/customers", params={"email": email}, headers=auth)).json()
+    assert found["items"][0]["id"] == customers[1]
