@@ -117,6 +117,22 @@ def bench(smoke: Annotated[bool, typer.Option(help="a seconds-long run (CI)")] =
 
 
 @app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=1, help="how many customers")] = 200,
+    minutes: Annotated[float | None, typer.Option(min=0.05, help="run this long")] = None,
+    seconds: Annotated[float | None, typer.Option(min=3, help="run this long")] = None,
+    seed: Annotated[int | None, typer.Option(help="the same seed gives the same traffic")] = None,
+) -> None:
+    """Realistic traffic on every channel through the gateway of a running stack."""
+    from ecrm.demo import main as run_demo
+
+    if minutes is not None and seconds is not None:
+        raise typer.BadParameter("give --minutes or --seconds, not both")
+    duration = seconds if seconds is not None else 60 * (minutes if minutes is not None else 2)
+    raise typer.Exit(run_demo(get_settings(), customers, duration, seed))
+
+
+@app.command()
 def topics() -> None:
     """Create every topic of the event catalogue (and its dead-letter topic) that is missing."""
     from shared.events.catalogue import all_topics
