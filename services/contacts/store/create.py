@@ -1,9 +1,8 @@
 """Creating a customer in ONE statement: the row, its consent history, its events, the wake-up.
 
-The hot path of the API (and of the benchmark). A single statement is atomic on its own, so no
-explicit transaction is needed; everything the events carry is known before the insert (the id
-is made here, the time too), so the outbox rows go in the same statement. A taken address makes
-the insert do nothing, and the caller answers 409.
+The hot path of the API (and of the benchmark). Everything the events carry is known before the
+insert (the id is made here, the time too), so the outbox rows go in the same statement. A taken
+address makes the insert do nothing, and the caller answers 409.
 """
 
 from __future__ import annotations
