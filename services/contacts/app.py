@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.contacts import api, consumers
+from services.contacts import api, consumers, privacy_api, privacy_consumers
 from shared.events import contacts as events
+from shared.events.privacy import ANSWERS, CustomerErased, CustomersUnmerged, ExportRequested
 from shared.service import Runtime, create_app
 
-runtime = Runtime("contacts", Path(__file__).parent / "migrations", publishes=events.EVENTS)
+runtime = Runtime(
+    "contacts",
+    Path(__file__).parent / "migrations",
+    publishes=(
+        *events.EVENTS,
+        CustomerErased,
+        ExportRequested,
+        CustomersUnmerged,
+        ANSWERS["contacts"][0],
+    ),
+)
 consumers.register(runtime)
-app = create_app(runtime, [api.router], description="Customers, consent, identities and merges.")
+privacy_consumers.register(runtime)  # last: it guards every handler against erased people
+app = create_app(
+    runtime,
+    [api.router, privacy_api.router],
+    description="Customers, consent, identities and merges; privacy requests.",
+)

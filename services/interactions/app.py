@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.interactions import consumers, orders_api, timeline_api, tracking_api
+from services.interactions import consumers, orders_api, privacy, timeline_api, tracking_api
 from shared.events import interactions as events
+from shared.events.privacy import ANSWERS
 from shared.service import Runtime, create_app
 
-runtime = Runtime("interactions", Path(__file__).parent / "migrations", publishes=events.EVENTS)
+runtime = Runtime(
+    "interactions",
+    Path(__file__).parent / "migrations",
+    publishes=(*events.EVENTS, *ANSWERS["interactions"]),
+)
 consumers.register(runtime)
+privacy.register(runtime)  # last: it guards every handler against erased people
 app = create_app(
     runtime,
     [tracking_api.router, orders_api.router, timeline_api.router],

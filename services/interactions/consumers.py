@@ -9,6 +9,7 @@ import asyncpg
 
 from services.interactions import timeline_domain as entries
 from services.interactions.store import identities, interactions, metrics, orders, timeline
+from services.interactions.store.privacy import remember_merge
 from shared import outbox
 from shared.cloudevents import Envelope
 from shared.events.catalogue import all_topics
@@ -23,7 +24,8 @@ CONTACTS_TOPIC = IdentityLinked.topic()
 def foreign_topics() -> list[str]:
     """Every topic of the services whose events land on the timeline (privacy answers aside)."""
     return [
-        t for t in all_topics(with_dlq=False)
+        t
+        for t in all_topics(with_dlq=False)
         if t.split(".")[1] in FOREIGN_OWNERS and not t.endswith(".privacy")
     ]
 
@@ -65,14 +67,16 @@ def register(runtime: Runtime) -> None:
             await timeline.attach_visitor(conn, kind, value, customer)
         elif kind in ("email", "loyalty_id"):
             attached = await orders.attach(conn, kind, value, customer)
-            await timeline.attach_refs(conn, [entries.order_ref(str(r["id"])) for r in attached],
-                                       customer)
+            await timeline.attach_refs(
+                conn, [entries.order_ref(str(r["id"])) for r in attached], customer
+            )
         await publish_metrics(conn, {customer})
 
     @runtime.on(CustomersMerged)
     async def fold(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomersMerged.model_validate(env.data)
         survivor = await identities.resolve(conn, uuid.UUID(event.customer_id))
+        await remember_merge(conn, uuid.UUID(event.merged_id), survivor)  # so it can be undone
         await timeline.fold(conn, uuid.UUID(event.merged_id), survivor)
         merged_entry = entries.from_event(env)
         await add_entries(conn, [merged_entry] if merged_entry else [])

@@ -9,6 +9,7 @@ import asyncpg
 
 from services.sales.domain.scoring import signal_from
 from services.sales.store import customers, scoring
+from services.sales.store.privacy import remember_merge
 from shared.cloudevents import Envelope
 from shared.events.campaigns import LinkClicked, MessageOpened
 from shared.events.contacts import (
@@ -36,6 +37,7 @@ def register(runtime: Runtime) -> None:
     async def fold_merged_customer(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomersMerged.model_validate(env.data)
         survivor, merged = uuid.UUID(event.customer_id), uuid.UUID(event.merged_id)
+        await remember_merge(conn, merged, survivor)  # so it can be undone
         await customers.mark_merged(conn, survivor, merged)
         await scoring.merge(conn, survivor, merged)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.support import api, consumers
+from services.support import api, consumers, privacy
 from services.support.config import get_support_settings
 from services.support.mail.inbound import serve
 from services.support.mail.outbound import run_sender
@@ -16,10 +16,11 @@ from shared.service import Runtime, create_app
 runtime = Runtime(
     "support",
     Path(__file__).parent / "migrations",
-    publishes=(*events.EVENTS, ANSWERS["support"][0]),
+    publishes=(*events.EVENTS, *ANSWERS["support"]),
 )
 support_settings = get_support_settings()
 consumers.register(runtime)
+privacy.register(runtime)  # last: it guards every handler against erased people
 
 
 def _pool():  # type: ignore[no-untyped-def]
@@ -28,13 +29,17 @@ def _pool():  # type: ignore[no-untyped-def]
 
 runtime.background(
     lambda stop: serve(
-        _pool, runtime.settings.inbound_smtp_host, runtime.settings.inbound_smtp_port,
-        support_settings, stop,
+        _pool,
+        runtime.settings.inbound_smtp_host,
+        runtime.settings.inbound_smtp_port,
+        support_settings,
+        stop,
     )
 )
 runtime.background(lambda stop: run_sender(_pool, runtime.settings.smtp, support_settings, stop))
 runtime.background(lambda stop: run_sla_timer(_pool, support_settings.sla_tick_seconds, stop))
 app = create_app(
-    runtime, api.routers,
+    runtime,
+    api.routers,
     description="Tickets over the API and email, SLA policies, CSAT and a knowledge base.",
 )

@@ -1,15 +1,13 @@
-"""Support keeps a requester projection from contacts' events, and answers erasures."""
+"""Support keeps a requester projection from contacts' events (privacy requests: privacy.py)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 
 from services.support.domain import normalise_email
 from services.support.store import privacy, requesters
-from shared import outbox
 from shared.cloudevents import Envelope
 from shared.events.contacts import (
     CustomerCreated,
@@ -18,10 +16,7 @@ from shared.events.contacts import (
     CustomerUpdated,
     IdentityLinked,
 )
-from shared.events.privacy import ANSWERS, CustomerErased
 from shared.service import Runtime
-
-ErasureCompleted = ANSWERS["support"][0]
 
 
 def _email(value: str | None) -> str | None:
@@ -58,21 +53,11 @@ def register(runtime: Runtime) -> None:
     @runtime.on(CustomersMerged)
     async def move_to_survivor(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomersMerged.model_validate(env.data)
-        await requesters.merge(conn, uuid.UUID(event.customer_id), uuid.UUID(event.merged_id))
+        survivor, merged = uuid.UUID(event.customer_id), uuid.UUID(event.merged_id)
+        await privacy.remember_merge(conn, merged, survivor)  # so it can be undone
+        await requesters.merge(conn, survivor, merged)
 
     @runtime.on(CustomerDeleted)
     async def forget_customer(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomerDeleted.model_validate(env.data)
         await requesters.forget_customer(conn, uuid.UUID(event.customer_id))
-
-    @runtime.on(CustomerErased)
-    async def erase_customer(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = CustomerErased.model_validate(env.data)
-        await privacy.erase_customer(conn, uuid.UUID(event.customer_id))
-        await outbox.add(
-            conn,
-            ErasureCompleted(
-                customer_id=event.customer_id, request_id=event.request_id, service="support",
-                at=datetime.now(UTC),
-            ),
-        )

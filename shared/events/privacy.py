@@ -18,7 +18,8 @@ class CustomerErased(Event):
     customer_id: str
     request_id: str
     email_hash: str | None = None  # sha256 of the normalised address, for suppression only
-    identity_hashes: list[str] = []
+    identity_hashes: list[str] = []  # sha256 of identity values and of any other address
+    merged_ids: list[str] = []  # customers merged into this one earlier: erased with it
     at: datetime
 
 
@@ -27,6 +28,7 @@ class ExportRequested(Event):
     aggregate: ClassVar[str] = "privacy"
     customer_id: str
     request_id: str
+    merged_ids: list[str] = []  # customers merged into this one: their data is exported too
     at: datetime
 
 
@@ -52,7 +54,8 @@ def answer_types(service: str) -> tuple[type[Event], type[Event]]:
     erasure = type("ErasureCompleted", (_ServiceAnswer,), {"__module__": __name__})
     erasure.owner = service  # type: ignore[attr-defined]
     export = type(
-        "ExportContributed", (_ServiceAnswer,),
+        "ExportContributed",
+        (_ServiceAnswer,),
         {"__module__": __name__, "__annotations__": {"section": dict[str, Any]}, "section": {}},
     )
     export.owner = service  # type: ignore[attr-defined]
@@ -63,5 +66,7 @@ EVENTS = (CustomerErased, ExportRequested, CustomersUnmerged)
 
 
 ANSWERING_SERVICES = ("contacts", "interactions", "support", "campaigns", "sales", "analytics")
-ANSWERS: dict[str, tuple[type[Event], type[Event]]] = {s: answer_types(s) for s in ANSWERING_SERVICES}
+ANSWERS: dict[str, tuple[type[Event], type[Event]]] = {
+    s: answer_types(s) for s in ANSWERING_SERVICES
+}
 EVENTS = (*EVENTS, *(t for pair in ANSWERS.values() for t in pair))

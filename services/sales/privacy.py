@@ -1,0 +1,38 @@
+"""Sales answers privacy requests: erasure, export and unmerge (see store/privacy.py).
+
+`register` must run after every other handler of the service: it also installs the erasure
+guard that drops events naming an erased person."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from services.sales.store import privacy as store
+from shared.cloudevents import Envelope
+from shared.events.privacy import CustomerErased, CustomersUnmerged, ExportRequested
+from shared.privacy import answer_erasure, answer_export, erased_hashes, erased_ids, guard_erased
+from shared.service import Runtime
+
+SERVICE = "sales"
+
+
+def register(runtime: Runtime) -> None:
+    @runtime.on(CustomerErased)
+    async def erase(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomerErased.model_validate(env.data)
+        await store.erase(conn, event.customer_id, erased_ids(event), erased_hashes(event))
+        await answer_erasure(conn, SERVICE, event)
+
+    @runtime.on(ExportRequested)
+    async def export(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = ExportRequested.model_validate(env.data)
+        await answer_export(conn, SERVICE, event, await store.section(conn, erased_ids(event)))
+
+    @runtime.on(CustomersUnmerged)
+    async def unmerge(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomersUnmerged.model_validate(env.data)
+        await store.unmerge(conn, uuid.UUID(event.customer_id), uuid.UUID(event.restored_id))
+
+    guard_erased(runtime.dispatcher)
