@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +24,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.specification import AsyncAPI
 
 from shared import inbox, metrics
-from shared.db import create_pool, ensure_database, migrate
+from shared.db import UNAVAILABLE, create_pool, ensure_database, migrate
 from shared.events.base import Event
 from shared.http import (
     JSON,
@@ -32,6 +34,7 @@ from shared.http import (
 )
 from shared.logging import configure_logging, get_logger
 from shared.messaging import BatchHandler, EventDispatcher, Handler
+from shared.privacy import guard_erased
 from shared.relay import OutboxRelay, make_producer
 from shared.revocation import RevocationList
 from shared.settings import Settings, get_settings
@@ -144,15 +147,59 @@ class Runtime:
         await self.revoked.load(self.pool)
         self._tasks.append(asyncio.create_task(self.revoked.keep_loading(self.pool, self._stop)))
         if self.dispatcher.topics:
+            guard_erased(self.dispatcher)  # every service drops late events of erased people
             # Joining the group can take a session timeout after a crash: serve HTTP meanwhile.
             self._subscribe()
-            self._tasks.append(asyncio.create_task(self._start_broker()))
+            self._tasks.append(asyncio.create_task(self._consume_when_elected()))
         for hook in self.on_start:
             result = hook(self)
             if asyncio.iscoroutine(result):
                 await result
         self._started = True
         log.info("service.started", topics=sorted(self.dispatcher.topics))
+
+    async def _consume_when_elected(self) -> None:
+        """One consumer per service, whatever its number of worker processes: the process that
+        holds the service's advisory lock consumes (two consumers would apply one customer's
+        events concurrently). If the lock's session ends, this process stops gracefully
+        (SIGTERM) and its restart competes again."""
+        lock = await self._win_consumer_lock()
+        if lock is None:
+            return
+        try:
+            await self._start_broker()
+            while not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 2)
+                if self._stop.is_set():
+                    break
+                try:
+                    await asyncio.wait_for(lock.fetchval("SELECT 1"), 10)
+                except TimeoutError:
+                    continue  # a stalled server still holds our session, and with it the lock
+                except Exception as exc:
+                    log.error("consumer.lock_lost", error=repr(exc))
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                await lock.close()
+
+    async def _win_consumer_lock(self) -> asyncpg.Connection | None:
+        key = f"consumer:{self.name}"
+        while not self._stop.is_set():
+            conn = None
+            with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
+                conn = await asyncpg.connect(self.dsn, timeout=5)
+                if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key):
+                    log.info("consumer.elected", group=self.name, pid=os.getpid())
+                    return conn
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 2)
+        return None
 
     async def _start_broker(self) -> None:
         delay = 0.5
@@ -211,7 +258,7 @@ class Runtime:
                 await conn.fetchval("SELECT 1")
         except Exception as exc:
             return {"status": "degraded", "service": self.name, "database": repr(exc)}
-        consumer = "n/a" if not self.dispatcher.topics else ("up" if self.consuming else "joining")
+        consumer = "n/a" if not self.dispatcher.topics else ("up" if self.consuming else "standby")
         topics = sorted(self.dispatcher.topics)
         return {"status": "ok", "service": self.name, "consumer": consumer, "topics": topics}
 

@@ -172,6 +172,17 @@ class Supervisor:
         for batch in reversed(self._batches):
             await asyncio.gather(*(self._terminate(child) for child in batch))
 
+    async def remove(self, name: str) -> None:
+        """Stop one child for good (no restart) and forget it."""
+        child = self.children.pop(name)
+        if child.monitor:
+            child.monitor.cancel()
+            await asyncio.gather(child.monitor, return_exceptions=True)
+        await self._terminate(child)
+        for batch in self._batches:
+            if child in batch:
+                batch.remove(child)
+
     def _register(self, spec: ProcessSpec) -> Child:
         if spec.name in self.children:
             raise ValueError(f"a child named {spec.name!r} is already supervised")

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.text import single_line
+
 Trigger = Literal["customer_created", "ticket_resolved", "order_placed"]
 
 
@@ -46,7 +48,12 @@ class _MailIn(_Strict):
     @field_validator("from_address")
     @classmethod
     def _from(cls, v: str | None) -> str | None:
-        return check_from(v)
+        return check_from(single_line(v))
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, v: str) -> str:
+        return single_line(v) or v
 
 
 class CampaignIn(_MailIn):

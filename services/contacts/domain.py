@@ -9,6 +9,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.text import single_line
+
 ConsentState = Literal["subscribed", "unsubscribed", "unknown"]
 Channel = Literal["email", "sms", "phone", "push"]
 Stage = Literal[
@@ -73,6 +75,11 @@ class _Editable(_Strict):
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
         return normalise_phone(v) if v else None
+
+    @field_validator("first_name", "last_name", "company")
+    @classmethod
+    def _one_line(cls, v: str | None) -> str | None:
+        return single_line(v)
 
     @field_validator("tags")
     @classmethod
@@ -160,7 +167,7 @@ def traits_to_fields(traits: dict[str, Any]) -> dict[str, Any]:
             continue
         target = aliases.get(key)
         if target and isinstance(value, str):
-            fields[target] = value
+            fields[target] = " ".join(value.split())[:200]  # one line: names reach mail headers
         elif key == "company" and isinstance(value, dict) and isinstance(value.get("name"), str):
             fields["company"] = value["name"]
         else:

@@ -10,6 +10,8 @@ from typing import Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.text import single_line
+
 Status = Literal["new", "open", "pending", "resolved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Visibility = Literal["public", "internal"]
@@ -69,11 +71,14 @@ def status_after_agent_reply(current: str) -> str | None:
     return "open" if current == "new" else None
 
 
-def deadlines(opened_at: datetime, first_response_s: int, resolution_s: int,
-              paused: timedelta = timedelta(0)) -> tuple[datetime, datetime]:
+def deadlines(
+    opened_at: datetime, first_response_s: int, resolution_s: int, paused: timedelta = timedelta(0)
+) -> tuple[datetime, datetime]:
     """(first response due, resolution due) for a ticket opened at `opened_at`."""
-    return (opened_at + timedelta(seconds=first_response_s) + paused,
-            opened_at + timedelta(seconds=resolution_s) + paused)
+    return (
+        opened_at + timedelta(seconds=first_response_s) + paused,
+        opened_at + timedelta(seconds=resolution_s) + paused,
+    )
 
 
 def subject_ref(subject: str | None) -> int | None:
@@ -125,6 +130,11 @@ class TicketIn(_Strict):
     def _email(cls, v: str) -> str:
         return normalise_email(v)
 
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, v: str) -> str:
+        return single_line(v) or v
+
     @field_validator("tags")
     @classmethod
     def _clean_tags(cls, v: list[str] | None) -> list[str] | None:
@@ -133,6 +143,12 @@ class TicketIn(_Strict):
 
 class TicketPatch(_Strict):
     subject: str | None = Field(default=None, min_length=1, max_length=500)
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, v: str | None) -> str | None:
+        return single_line(v)
+
     status: Status | None = None
     priority: Priority | None = None
     assignee: str | None = Field(default=None, max_length=200)

@@ -30,6 +30,7 @@ class Infra:
     port_base: int
     supervisor: Supervisor
     started: dict[str, str] = field(default_factory=dict)
+    started_env: dict[str, dict[str, str]] = field(default_factory=dict)
     containers: list = field(default_factory=list)  # testcontainers, when Docker is there
 
     def dsn(self, service: str) -> str:
@@ -64,9 +65,16 @@ class Infra:
         return issue_token(SIGNING_KEY, scopes or ("*",), "tests", 1)
 
     async def service(self, name: str, **extra_env: str) -> str:
-        """Start the service once per session (supervised: restarted if killed); its base URL."""
+        """Start the service once per session (supervised: restarted if killed); its base URL.
+
+        Asked again with other settings (an SMTP sink of a test module, say), it is restarted
+        with those, so no test depends on which module started it first."""
         if name in self.started:
-            return self.started[name]
+            if self.started_env.get(name) == extra_env or not extra_env:
+                return self.started[name]
+            await self.supervisor.remove(name)
+            del self.started[name]
+        self.started_env[name] = extra_env
         port = service_port(self.settings(), name)
         url = f"http://127.0.0.1:{port}"
         spec = ProcessSpec(

@@ -48,8 +48,8 @@ async def identify(
         row = await _fill_in(conn, row, email, traits)
     for kind, value in identities:
         await link_identity(conn, row["id"], kind, value, request_id, created=created)
-    if email and email == row["email"]:
-        await _announce_email(conn, row, request_id, created)
+    if email:  # its own address, or one it took over in a merge: the requester must hear back
+        await _announce_email(conn, row, email, request_id, created)
     return row, created
 
 
@@ -81,13 +81,17 @@ async def _fill_in(
 
 
 async def _announce_email(
-    conn: asyncpg.Connection, row: asyncpg.Record, request_id: str | None, created: bool
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    email: str,
+    request_id: str | None,
+    created: bool,
 ) -> None:
     await outbox.add(
         conn,
         IdentityLinked(
             customer_id=str(row["id"]),
-            identity=Identity(kind="email", value=row["email"]),
+            identity=Identity(kind="email", value=email),
             request_id=request_id,
             created=created,
         ),

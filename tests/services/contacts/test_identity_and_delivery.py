@@ -195,3 +195,53 @@ async def test_lead_qualified_moves_the_stage_forward_only(infra, contacts, http
 
 async def _equals(value, expected) -> bool:
     return (await value) == expected
+
+
+async def test_unsubscribe_link_withdraws_email_consent_with_its_source(infra, contacts, http, auth, email):
+    from shared.events.campaigns import UnsubscribeRequested
+
+    body = {"email": email, "consent": {"email": "subscribed"}}
+    customer = (await http.post(f"{contacts}/api/v1/customers", json=body, headers=auth)).json()
+    event = UnsubscribeRequested(customer_id=customer["id"], email=email, message_id=str(uuid.uuid4()), at=datetime.now(UTC))
+    headers = headers_for(uuid.uuid4(), UnsubscribeRequested.ce_type(), "/ecrm/campaigns", datetime.now(UTC), customer["id"])
+    await produce(infra.bootstrap, UnsubscribeRequested.topic(), event.model_dump(mode="json"), customer["id"], headers)
+
+    async def history() -> list:
+        url = f"{contacts}/api/v1/customers/{customer['id']}/consent/history"
+        items = (await http.get(url, headers=auth)).json()["items"]
+        return items if items and items[0]["state"] == "unsubscribed" else []
+
+    latest = (await eventually(history, timeout=30))[0]
+    assert latest["source"] == "unsubscribe_link" and latest["channel"] == "email"
+    await wait_for_events(
+        infra.bootstrap, "ecrm.contacts.customer",
+        lambda e: e.name == "ConsentChanged" and e.key == customer["id"] and e.data["source"] == "unsubscribe_link",
+    )
+
+
+async def test_ids_seen_before_the_address_fold_into_the_address_owner(contacts, http, auth, email):
+    """An identify with email and a track without it, sent in one batch, used to make two people."""
+    url = f"{contacts}/api/v1/customers/identify"
+    known = (await http.post(url, json={"email": email}, headers=auth)).json()
+    ids = [{"kind": "anonymous_id", "value": f"a-{email}"}, {"kind": "user_id", "value": f"u-{email}"}]
+    early = (await http.post(url, json={"identities": ids}, headers=auth)).json()
+    assert early["id"] != known["id"] and early["email"] is None
+    resolved = (await http.post(url, json={"email": email, "identities": ids}, headers=auth)).json()
+    assert resolved["id"] == known["id"]
+    assert {"kind": "user_id", "value": f"u-{email}"} in resolved["identities"]
+    folded = (await http.get(f"{contacts}/api/v1/customers/{early['id']}", headers=auth)).json()
+    assert folded["id"] == known["id"]  # the early id now resolves to the address's customer
+
+
+async def test_an_address_taken_over_in_a_merge_is_answered_with_the_survivor(infra, contacts, http, auth, email):
+    survivor = (await http.post(f"{contacts}/api/v1/customers", json={"email": "s." + email}, headers=auth)).json()
+    merged = (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).json()
+    await http.post(f"{contacts}/api/v1/customers/{survivor['id']}/merge", json={"merged_id": merged["id"]}, headers=auth)
+    request = IdentityRequest(request_id=str(uuid.uuid4()), requested_by="tests", email=email)
+    await produce(infra.bootstrap, REQUESTS, request.model_dump(mode="json"), request.key(), request_headers())
+    found = await wait_for_events(
+        infra.bootstrap, "ecrm.contacts.customer",
+        lambda e: e.name == "IdentityLinked" and e.data.get("request_id") == request.request_id,
+    )
+    assert found[0][1].data["customer_id"] == survivor["id"]
+    assert found[0][1].data["identity"] == {"kind": "email", "value": email}
