@@ -43,8 +43,11 @@ class StepResult:
 
     @property
     def kept_up(self) -> bool:
-        return (self.errors == 0 and self.achieved_events_per_s >= 0.95 * self.target_events_per_s
-                and self.drain_s is not None)
+        return (
+            self.errors == 0
+            and self.achieved_events_per_s >= 0.95 * self.target_events_per_s
+            and self.drain_s is not None
+        )
 
 
 def prepare_bodies(count: int, size: int, seed: int) -> list[bytes]:
@@ -52,22 +55,26 @@ def prepare_bodies(count: int, size: int, seed: int) -> list[bytes]:
     return [orjson.dumps(batch(size, rng)) for _ in range(count)]
 
 
-async def open_loop(url: str, write_key: str, rate: float, seconds: float, size: int = 100,
-                    seed: int = 1) -> StepResult:
+async def open_loop(
+    url: str, write_key: str, rate: float, seconds: float, size: int = 100, seed: int = 1
+) -> StepResult:
     result = StepResult(rate)
     batches = max(1, int(rate * seconds / size))
     bodies = prepare_bodies(batches, size, seed)
     interval = size / rate
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=url, auth=(write_key, ""), limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=url, auth=(write_key, ""), limits=limits, timeout=30
+    ) as client:
         started = time.perf_counter()
 
         async def send(i: int, body: bytes) -> None:
             scheduled = started + i * interval
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             try:
-                response = await client.post("/v1/batch", content=body,
-                                             headers={"Content-Type": "application/json"})
+                response = await client.post(
+                    "/v1/batch", content=body, headers={"Content-Type": "application/json"}
+                )
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False
@@ -103,8 +110,15 @@ async def wait_drained(dsn: str, bootstrap: str, timeout: float) -> float | None
     return None
 
 
-async def step(url: str, write_key: str, dsn: str, bootstrap: str, rate: float, seconds: float,
-               drain_timeout: float = 10.0) -> StepResult:
+async def step(
+    url: str,
+    write_key: str,
+    dsn: str,
+    bootstrap: str,
+    rate: float,
+    seconds: float,
+    drain_timeout: float = 10.0,
+) -> StepResult:
     result = await open_loop(url, write_key, rate, seconds, seed=int(rate))
     result.backlog_after = await pipeline_backlog(dsn, bootstrap)
     result.drain_s = await wait_drained(dsn, bootstrap, drain_timeout)

@@ -14,14 +14,20 @@ import psutil
 
 from bench import creates, e2e, ingest, raw
 from ecrm.embedded.stack import EmbeddedStack
-from shared.settings import Settings
 from ecrm.ports import free_port, free_port_block
+from shared.settings import Settings
 
 
 def _settings(home: Path) -> Settings:
-    return Settings(home=home, gateway_port=free_port(), service_port_base=free_port_block(8),
-                    embedded_kafka_port=free_port(), embedded_pg_port=free_port(),
-                    smtp_sink_port=free_port(), inbound_smtp_port=free_port())
+    return Settings(
+        home=home,
+        gateway_port=free_port(),
+        service_port_base=free_port_block(8),
+        embedded_kafka_port=free_port(),
+        embedded_pg_port=free_port(),
+        smtp_sink_port=free_port(),
+        inbound_smtp_port=free_port(),
+    )
 
 
 class CpuMeter:
@@ -45,24 +51,35 @@ class CpuMeter:
         self.before = {n: self._cpu(p) for n, p in self.procs.items()}
 
     def stop(self, seconds: float) -> dict[str, float]:
-        return {n: round((self._cpu(p) - self.before[n]) / seconds, 2) for n, p in self.procs.items()}
+        return {
+            n: round((self._cpu(p) - self.before[n]) / seconds, 2) for n, p in self.procs.items()
+        }
 
 
-async def find_max_rate(stack: EmbeddedStack, rates: list[float], seconds: float) -> tuple[float, list[dict]]:
+async def find_max_rate(
+    stack: EmbeddedStack, rates: list[float], seconds: float
+) -> tuple[float, list[dict]]:
     dsn = stack.settings.database_dsn("interactions")
     bootstrap = stack.settings.kafka
     best, steps = 0.0, []
     for rate in rates:
         meter = CpuMeter(stack.pids())
         meter.start()
-        result = await ingest.step(stack.gateway_url, stack.write_key, dsn, bootstrap, rate, seconds)
-        steps.append({
-            "target": rate, "achieved": round(result.achieved_events_per_s),
-            "ack_p50_ms": round(result.percentile(0.50), 1), "ack_p99_ms": round(result.percentile(0.99), 1),
-            "errors": result.errors, "backlog_after": result.backlog_after,
-            "drain_s": None if result.drain_s is None else round(result.drain_s, 2),
-            "cpu_cores": meter.stop(result.elapsed_s + (result.drain_s or 0)),
-        })
+        result = await ingest.step(
+            stack.gateway_url, stack.write_key, dsn, bootstrap, rate, seconds
+        )
+        steps.append(
+            {
+                "target": rate,
+                "achieved": round(result.achieved_events_per_s),
+                "ack_p50_ms": round(result.percentile(0.50), 1),
+                "ack_p99_ms": round(result.percentile(0.99), 1),
+                "errors": result.errors,
+                "backlog_after": result.backlog_after,
+                "drain_s": None if result.drain_s is None else round(result.drain_s, 2),
+                "cpu_cores": meter.stop(result.elapsed_s + (result.drain_s or 0)),
+            }
+        )
         if not result.kept_up:
             break
         best = rate
@@ -76,28 +93,44 @@ async def run(smoke: bool = False) -> dict[str, Any]:
     with EmbeddedStack(_settings(home)) as stack:
         bootstrap = stack.settings.kafka
         report: dict[str, Any] = {"smoke": smoke}
-        report["raw_broker_events_per_s"] = round(await raw.broker_events_per_s(bootstrap, 5000 if smoke else 200_000))
-        report["raw_db_inserts_per_s"] = round(await raw.db_inserts_per_s(stack.settings.server_dsn, 8000 if smoke else 200_000))
+        report["raw_broker_events_per_s"] = round(
+            await raw.broker_events_per_s(bootstrap, 5000 if smoke else 200_000)
+        )
+        report["raw_db_inserts_per_s"] = round(
+            await raw.db_inserts_per_s(stack.settings.server_dsn, 8000 if smoke else 200_000)
+        )
         gw = raw.gateway_req_per_s(seconds)
         report["raw_gateway_req_per_s"] = round(gw["req_per_s"])
-        rates = [1000.0] if smoke else [5000.0, 10000.0, 15000.0, 20000.0, 25000.0, 30000.0, 40000.0]
+        rates = (
+            [1000.0] if smoke else [5000.0, 10000.0, 15000.0, 20000.0, 25000.0, 30000.0, 40000.0]
+        )
         best, steps = await find_max_rate(stack, rates, seconds)
         report["ingest_events_per_s"] = round(best)
         report["ingest_steps"] = steps
         at = max(best * 0.7, 500.0)
-        load = asyncio.create_task(ingest.open_loop(stack.gateway_url, stack.write_key, at, seconds, seed=99))
-        latencies = await e2e.measure(stack.gateway_url, stack.write_key, stack.admin_token, seconds)
+        load = asyncio.create_task(
+            ingest.open_loop(stack.gateway_url, stack.write_key, at, seconds, seed=99)
+        )
+        latencies = await e2e.measure(
+            stack.gateway_url, stack.write_key, stack.admin_token, seconds
+        )
         acks = await load
         latencies.sort()
         report["e2e_rate_events_per_s"] = round(at)
         report["e2e_samples"] = len(latencies)
         report["e2e_p50_ms"] = round(latencies[len(latencies) // 2], 1) if latencies else None
-        report["e2e_p99_ms"] = round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1) if latencies else None
+        report["e2e_p99_ms"] = (
+            round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1)
+            if latencies
+            else None
+        )
         report["ack_p99_ms_at_70pct"] = round(acks.percentile(0.99), 1)
         report["ack_errors_at_70pct"] = acks.errors
         meter = CpuMeter(stack.pids())
         meter.start()
-        c = creates.customer_creates(stack.gateway_url, stack.admin_token, seconds, 64, uuid.uuid4().hex[:8])
+        c = creates.customer_creates(
+            stack.gateway_url, stack.admin_token, seconds, 64, uuid.uuid4().hex[:8]
+        )
         report["create_cpu_cores"] = meter.stop(seconds)
         report["api_creates_per_s"] = round(c["req_per_s"])
         report["api_p99_ms"] = c.get("p99_ms")

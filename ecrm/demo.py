@@ -80,8 +80,9 @@ class Run:
     tally: Tally
     gap: float  # seconds between two steps of one persona
 
-    async def call(self, channel: str, method: str, path: str, ok: tuple[int, ...] = (200, 201),
-                   **kwargs: Any) -> httpx.Response | None:
+    async def call(
+        self, channel: str, method: str, path: str, ok: tuple[int, ...] = (200, 201), **kwargs: Any
+    ) -> httpx.Response | None:
         """One API call; anything unexpected is recorded (never raised) so the run goes on."""
         try:
             response = await self.api.request(method, path, **kwargs)
@@ -89,38 +90,96 @@ class Run:
             self.tally.fail(f"{channel}: {method} {path}: {exc!r}")
             return None
         if response.status_code not in ok:
-            self.tally.fail(f"{channel}: {method} {path} -> {response.status_code} "
-                            f"{response.text[:200]}")
+            self.tally.fail(
+                f"{channel}: {method} {path} -> {response.status_code} {response.text[:200]}"
+            )
             return None
         return response
 
 
 # --- the plan: who does what, drawn from the seed --------------------------------------------
 
-FIRST_NAMES = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia",
-               "Tim", "Margaret", "Linus", "Hedy", "Dennis", "Katherine", "John", "Sophie", "Yuki")
-LAST_NAMES = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen",
-              "Thompson", "Perlman", "Berners", "Hamilton", "Torvalds", "Lamarr", "Ritchie",
-              "Johnson", "Backus")
+FIRST_NAMES = (
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Radia",
+    "Tim",
+    "Margaret",
+    "Linus",
+    "Hedy",
+    "Dennis",
+    "Katherine",
+    "John",
+    "Sophie",
+    "Yuki",
+)
+LAST_NAMES = (
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Thompson",
+    "Perlman",
+    "Berners",
+    "Hamilton",
+    "Torvalds",
+    "Lamarr",
+    "Ritchie",
+    "Johnson",
+    "Backus",
+)
 CITIES = ("Paris", "Berlin", "Lisbon", "Oslo", "Madrid", "Vienna")
 TAGS = ("vip", "newsletter", "wholesale", "early-adopter")
-PRODUCTS = (("SKU-TEE", "Organic tee", 24.0), ("SKU-HOOD", "Hoodie", 59.0),
-            ("SKU-MUG", "Enamel mug", 12.5), ("SKU-CAP", "Cap", 19.0),
-            ("SKU-BAG", "Tote bag", 15.0), ("SKU-SOCK", "Wool socks", 9.9))
+PRODUCTS = (
+    ("SKU-TEE", "Organic tee", 24.0),
+    ("SKU-HOOD", "Hoodie", 59.0),
+    ("SKU-MUG", "Enamel mug", 12.5),
+    ("SKU-CAP", "Cap", 19.0),
+    ("SKU-BAG", "Tote bag", 15.0),
+    ("SKU-SOCK", "Wool socks", 9.9),
+)
 STORES = ("store-paris", "store-berlin", "store-lisbon")
-PAGES = ("/", "/products", "/products/hoodie", "/products/mug", "/blog/spring-collection",
-         "/pricing", "/about")
+PAGES = (
+    "/",
+    "/products",
+    "/products/hoodie",
+    "/products/mug",
+    "/blog/spring-collection",
+    "/pricing",
+    "/about",
+)
 AGENTS = ("sam@support.ecrm.localhost", "noor@support.ecrm.localhost")
 OWNERS = ("rita@sales.ecrm.localhost", "omar@sales.ecrm.localhost")
 ISSUES = (
-    ("Where is my order?", "Hi, I ordered last week and nothing has arrived yet.",
-     "Your parcel left our warehouse yesterday; it should arrive within two days."),
-    ("Wrong size delivered", "I received an M instead of an L. Can I swap it?",
-     "Sorry about that! A prepaid return label is on its way."),
-    ("Invoice needed", "Could you send me an invoice with my company's VAT number?",
-     "Here is your invoice; the VAT number is on it."),
-    ("Cannot log in", "The password reset mail never arrives.",
-     "We fixed a mail filter; please try the reset again."),
+    (
+        "Where is my order?",
+        "Hi, I ordered last week and nothing has arrived yet.",
+        "Your parcel left our warehouse yesterday; it should arrive within two days.",
+    ),
+    (
+        "Wrong size delivered",
+        "I received an M instead of an L. Can I swap it?",
+        "Sorry about that! A prepaid return label is on its way.",
+    ),
+    (
+        "Invoice needed",
+        "Could you send me an invoice with my company's VAT number?",
+        "Here is your invoice; the VAT number is on it.",
+    ),
+    (
+        "Cannot log in",
+        "The password reset mail never arrives.",
+        "We fixed a mail filter; please try the reset again.",
+    ),
 )
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126"
 
@@ -192,31 +251,46 @@ def _order(rng: random.Random, seed: int, i: int) -> OrderPlan:
     picks = rng.sample(PRODUCTS, rng.randint(1, 3))
     lines = tuple((sku, name, rng.randint(1, 3), price) for sku, name, price in picks)
     net = sum(qty * price for _, _, qty, price in lines)
-    return OrderPlan(order_id=f"D{seed}-{i:05d}",
-                     store_id=rng.choice(STORES) if channel == "store" else "web-shop",
-                     channel=channel, lines=lines, tax=round(net * 0.2, 2))
+    return OrderPlan(
+        order_id=f"D{seed}-{i:05d}",
+        store_id=rng.choice(STORES) if channel == "store" else "web-shop",
+        channel=channel,
+        lines=lines,
+        tax=round(net * 0.2, 2),
+    )
 
 
 def _ticket(rng: random.Random, seed: int, i: int) -> TicketPlan:
     subject, body, answer = rng.choice(ISSUES)
     resolved = rng.random() < 0.7
-    return TicketPlan(subject=subject, body=body, answer=answer,
-                      follow_up=rng.choice(("Thanks, that works!", "Great, thank you.")),
-                      message_id=f"<demo-{seed}-{i}@customer.example>",
-                      agent=rng.choice(AGENTS), replies=rng.random() < 0.5, resolved=resolved,
-                      rating=rng.randint(3, 5) if resolved and rng.random() < 0.6 else None)
+    return TicketPlan(
+        subject=subject,
+        body=body,
+        answer=answer,
+        follow_up=rng.choice(("Thanks, that works!", "Great, thank you.")),
+        message_id=f"<demo-{seed}-{i}@customer.example>",
+        agent=rng.choice(AGENTS),
+        replies=rng.random() < 0.5,
+        resolved=resolved,
+        rating=rng.randint(3, 5) if resolved and rng.random() < 0.6 else None,
+    )
 
 
 def _deal(rng: random.Random, last_name: str) -> DealPlan:
     outcome = rng.choice((("won",), ("won",), ("lost",), ()))
-    return DealPlan(name=f"{last_name} & Co. annual supply", amount=rng.randint(20, 300) * 100.0,
-                    owner=rng.choice(OWNERS), stages=("proposal", "negotiation", *outcome))
+    return DealPlan(
+        name=f"{last_name} & Co. annual supply",
+        amount=rng.randint(20, 300) * 100.0,
+        owner=rng.choice(OWNERS),
+        stages=("proposal", "negotiation", *outcome),
+    )
 
 
 def _tracks(rng: random.Random, pages: tuple[str, ...]) -> tuple[tuple[str, dict], ...]:
     sku, name, price = rng.choice(PRODUCTS)
-    tracks: list[tuple[str, dict]] = [("Product Viewed", {"sku": sku, "name": name,
-                                                          "price": price})]
+    tracks: list[tuple[str, dict]] = [
+        ("Product Viewed", {"sku": sku, "name": name, "price": price})
+    ]
     if rng.random() < 0.5:
         tracks.append(("Product Added", {"sku": sku, "quantity": 1}))
     if "/pricing" in pages:
@@ -234,30 +308,44 @@ def plan(customers: int, seed: int) -> list[Persona]:
     for i in range(customers):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         pages = tuple(rng.sample(PAGES, rng.randint(1, 4))) if i in web else ()
-        personas.append(Persona(
-            index=i, first_name=first, last_name=last,
-            email=f"{first}.{last}.{seed}-{i}@example.com".lower(),
-            city=rng.choice(CITIES),
-            tags=tuple(t for t in TAGS if rng.random() < (0.35 if t == "vip" else 0.2)),
-            subscribed=rng.random() < 0.8, signs_up=i in signups,
-            anonymous_id=_uuid(rng), user_id=f"demo-{seed}-{i}",
-            user_agent=USER_AGENT, ip=f"198.51.100.{rng.randint(1, 254)}",
-            pages=pages, tracks=_tracks(rng, pages) if pages else (),
-            order=_order(rng, seed, i) if i in orders else None,
-            ticket=_ticket(rng, seed, i) if i in tickets else None,
-            deal=_deal(rng, last) if i in deals else None,
-            pace=rng.uniform(0.6, 1.4),
-        ))
+        personas.append(
+            Persona(
+                index=i,
+                first_name=first,
+                last_name=last,
+                email=f"{first}.{last}.{seed}-{i}@example.com".lower(),
+                city=rng.choice(CITIES),
+                tags=tuple(t for t in TAGS if rng.random() < (0.35 if t == "vip" else 0.2)),
+                subscribed=rng.random() < 0.8,
+                signs_up=i in signups,
+                anonymous_id=_uuid(rng),
+                user_id=f"demo-{seed}-{i}",
+                user_agent=USER_AGENT,
+                ip=f"198.51.100.{rng.randint(1, 254)}",
+                pages=pages,
+                tracks=_tracks(rng, pages) if pages else (),
+                order=_order(rng, seed, i) if i in orders else None,
+                ticket=_ticket(rng, seed, i) if i in tickets else None,
+                deal=_deal(rng, last) if i in deals else None,
+                pace=rng.uniform(0.6, 1.4),
+            )
+        )
     return personas
 
 
 # --- the persona scripts ---------------------------------------------------------------------
 
+
 async def sign_up(run: Run, state: PersonaState) -> None:
     p = state.persona
-    body = {"email": p.email, "first_name": p.first_name, "last_name": p.last_name,
-            "tags": [DEMO_TAG, *p.tags], "attributes": {"city": p.city},
-            "consent": {"email": "subscribed" if p.subscribed else "unsubscribed"}}
+    body = {
+        "email": p.email,
+        "first_name": p.first_name,
+        "last_name": p.last_name,
+        "tags": [DEMO_TAG, *p.tags],
+        "attributes": {"city": p.city},
+        "consent": {"email": "subscribed" if p.subscribed else "unsubscribed"},
+    }
     response = await run.call("contacts", "POST", "/api/v1/customers", ok=(201, 409), json=body)
     if response is None:
         return
@@ -274,50 +362,69 @@ async def sign_up(run: Run, state: PersonaState) -> None:
 def page_step(path: str) -> Step:
     async def view(run: Run, state: PersonaState) -> None:
         p = state.persona
-        run.tracker.page(anonymous_id=p.anonymous_id, name=path.strip("/") or "home",
-                         properties={"path": path, "url": f"https://shop.example.com{path}"},
-                         context={"userAgent": p.user_agent, "ip": p.ip})
+        run.tracker.page(
+            anonymous_id=p.anonymous_id,
+            name=path.strip("/") or "home",
+            properties={"path": path, "url": f"https://shop.example.com{path}"},
+            context={"userAgent": p.user_agent, "ip": p.ip},
+        )
         run.tally.add("web", "page views")
+
     return view
 
 
 async def identify(run: Run, state: PersonaState) -> None:
     p = state.persona
-    run.tracker.identify(user_id=p.user_id, anonymous_id=p.anonymous_id,
-                         traits={"email": p.email, "firstName": p.first_name,
-                                 "lastName": p.last_name})
+    run.tracker.identify(
+        user_id=p.user_id,
+        anonymous_id=p.anonymous_id,
+        traits={"email": p.email, "firstName": p.first_name, "lastName": p.last_name},
+    )
     run.tally.add("web", "identifies")
 
 
 def track_step(event: str, properties: dict[str, Any]) -> Step:
     async def track(run: Run, state: PersonaState) -> None:
         p = state.persona
-        run.tracker.track(user_id=p.user_id, anonymous_id=p.anonymous_id, event=event,
-                          properties=properties)
+        run.tracker.track(
+            user_id=p.user_id, anonymous_id=p.anonymous_id, event=event, properties=properties
+        )
         run.tally.add("web", "track calls")
+
     return track
 
 
 async def place_order(run: Run, state: PersonaState) -> None:
     order = state.persona.order
     assert order is not None
-    lines = [{"sku": sku, "name": name, "quantity": qty, "unit_price": f"{price:.2f}"}
-             for sku, name, qty, price in order.lines]
+    lines = [
+        {"sku": sku, "name": name, "quantity": qty, "unit_price": f"{price:.2f}"}
+        for sku, name, qty, price in order.lines
+    ]
     subtotal = sum((Decimal(str(price)) * qty for _, _, qty, price in order.lines), Decimal(0))
-    body = {"order_id": order.order_id, "store_id": order.store_id, "channel": order.channel,
-            "email": state.persona.email, "currency": "EUR", "lines": lines,
-            "subtotal": f"{subtotal:.2f}", "tax": f"{order.tax:.2f}",
-            "total": f"{subtotal + Decimal(str(order.tax)):.2f}",
-            "placed_at": datetime.now(UTC).isoformat()}
-    response = await run.call(order.channel, "POST", "/api/v1/orders", ok=(200, 201, 409),
-                              json=body)
+    body = {
+        "order_id": order.order_id,
+        "store_id": order.store_id,
+        "channel": order.channel,
+        "email": state.persona.email,
+        "currency": "EUR",
+        "lines": lines,
+        "subtotal": f"{subtotal:.2f}",
+        "tax": f"{order.tax:.2f}",
+        "total": f"{subtotal + Decimal(str(order.tax)):.2f}",
+        "placed_at": datetime.now(UTC).isoformat(),
+    }
+    response = await run.call(
+        order.channel, "POST", "/api/v1/orders", ok=(200, 201, 409), json=body
+    )
     if response is not None:
         fresh = response.status_code == 201
         run.tally.add(order.channel, "orders placed" if fresh else "orders already there")
 
 
-def _mail(sender: str, subject: str, body: str, message_id: str,
-          in_reply_to: str | None = None) -> EmailMessage:
+def _mail(
+    sender: str, subject: str, body: str, message_id: str, in_reply_to: str | None = None
+) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = sender
     message["To"] = SUPPORT_ADDRESS
@@ -348,13 +455,15 @@ async def send_mail(run: Run, message: EmailMessage, sender: str) -> bool:
 async def open_ticket_by_mail(run: Run, state: PersonaState) -> None:
     p, ticket = state.persona, state.persona.ticket
     assert ticket is not None
-    message = _mail(f"{p.first_name} {p.last_name} <{p.email}>", ticket.subject, ticket.body,
-                    ticket.message_id)
+    message = _mail(
+        f"{p.first_name} {p.last_name} <{p.email}>", ticket.subject, ticket.body, ticket.message_id
+    )
     if not await send_mail(run, message, p.email):
         return
     run.tally.add("email", "tickets mailed in")
-    found = await run.call("support", "GET", "/api/v1/tickets",
-                           params={"requester_email": p.email, "limit": 200})
+    found = await run.call(
+        "support", "GET", "/api/v1/tickets", params={"requester_email": p.email, "limit": 200}
+    )
     for item in found.json()["items"] if found is not None else []:
         if item["subject"] == ticket.subject:
             state.ticket_id, state.ticket_ref = item["id"], item["ref"]
@@ -365,8 +474,7 @@ async def agent_reply(run: Run, state: PersonaState) -> None:
     if state.ticket_id is None or ticket is None:
         return
     body = {"body": ticket.answer, "author": ticket.agent}
-    if await run.call("support", "POST", f"/api/v1/tickets/{state.ticket_id}/messages",
-                      json=body):
+    if await run.call("support", "POST", f"/api/v1/tickets/{state.ticket_id}/messages", json=body):
         run.tally.add("support", "agent replies")
 
 
@@ -375,8 +483,13 @@ async def customer_reply(run: Run, state: PersonaState) -> None:
     if state.ticket_id is None or ticket is None:
         return
     subject = f"Re: [#{state.ticket_ref}] {ticket.subject}"
-    message = _mail(p.email, subject, ticket.follow_up, make_msgid(domain="customer.example"),
-                    in_reply_to=ticket.message_id)
+    message = _mail(
+        p.email,
+        subject,
+        ticket.follow_up,
+        make_msgid(domain="customer.example"),
+        in_reply_to=ticket.message_id,
+    )
     if await send_mail(run, message, p.email):
         run.tally.add("email", "customer replies")
 
@@ -385,8 +498,9 @@ async def resolve(run: Run, state: PersonaState) -> None:
     ticket = state.persona.ticket
     if state.ticket_id is None or ticket is None:
         return
-    response = await run.call("support", "PATCH", f"/api/v1/tickets/{state.ticket_id}",
-                              json={"status": "resolved"})
+    response = await run.call(
+        "support", "PATCH", f"/api/v1/tickets/{state.ticket_id}", json={"status": "resolved"}
+    )
     if response is None:
         return
     run.tally.add("support", "tickets resolved")
@@ -404,8 +518,13 @@ async def open_deal(run: Run, state: PersonaState) -> None:
     deal = state.persona.deal
     if deal is None or state.customer_id is None:
         return
-    body = {"name": deal.name, "customer_id": state.customer_id, "amount": f"{deal.amount:.2f}",
-            "currency": "EUR", "owner": deal.owner}
+    body = {
+        "name": deal.name,
+        "customer_id": state.customer_id,
+        "amount": f"{deal.amount:.2f}",
+        "currency": "EUR",
+        "owner": deal.owner,
+    }
     response = await run.call("sales", "POST", "/api/v1/deals", json=body)
     if response is not None:
         state.deal_id = response.json()["id"]
@@ -422,6 +541,7 @@ def deal_stage(stage: str) -> Step:
             body["lost_reason"] = deal.lost_reason
         if await run.call("sales", "PATCH", f"/api/v1/deals/{state.deal_id}", json=body):
             run.tally.add("sales", f"deals moved to {stage}")
+
     return move
 
 
@@ -445,8 +565,10 @@ def script(persona: Persona) -> list[Step]:
 
 # --- the run ---------------------------------------------------------------------------------
 
-async def run_persona(run: Run, persona: Persona, start_at: float, advance: Callable[[], None]
-                      ) -> None:
+
+async def run_persona(
+    run: Run, persona: Persona, start_at: float, advance: Callable[[], None]
+) -> None:
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     state = PersonaState(persona)
     for index, step in enumerate(script(persona)):
@@ -461,10 +583,12 @@ async def run_persona(run: Run, persona: Persona, start_at: float, advance: Call
 
 # --- setup, campaigns and the mail client -----------------------------------------------------
 
+
 async def scoring_rules(run: Run) -> None:
     for rule in SCORING_RULES:
-        response = await run.call("sales", "POST", "/api/v1/scoring/rules", ok=(201, 409),
-                                  json=rule)
+        response = await run.call(
+            "sales", "POST", "/api/v1/scoring/rules", ok=(201, 409), json=rule
+        )
         if response is not None:
             fresh = response.status_code == 201
             run.tally.add("sales", "scoring rules created" if fresh else "scoring rules kept")
@@ -483,15 +607,21 @@ async def campaigns_answer(run: Run) -> bool:
         if probe.status_code == 200:
             return True
         probe_status = f"HTTP {probe.status_code}"
-    run.tally.notes.append(f"campaigns skipped: the campaigns service does not answer "
-                           f"/api/v1/segments ({probe_status})")
+    run.tally.notes.append(
+        f"campaigns skipped: the campaigns service does not answer "
+        f"/api/v1/segments ({probe_status})"
+    )
     return False
 
 
 async def create_segment(run: Run, seed: int) -> str | None:
     rule = {"all": [{"tag": "vip"}, {"tag": DEMO_TAG}, {"consent": "email"}]}
-    response = await run.call("campaigns", "POST", "/api/v1/segments",
-                              json={"name": f"Demo VIPs (seed {seed})", "rule": rule})
+    response = await run.call(
+        "campaigns",
+        "POST",
+        "/api/v1/segments",
+        json={"name": f"Demo VIPs (seed {seed})", "rule": rule},
+    )
     if response is None:
         return None
     run.tally.add("campaigns", "segments created")
@@ -499,10 +629,13 @@ async def create_segment(run: Run, seed: int) -> str | None:
 
 
 async def launch_campaign(run: Run, segment_id: str, seed: int) -> str | None:
-    body = {"name": f"Spring collection (demo seed {seed})", "segment_id": segment_id,
-            "subject": "{{ first_name }}, the spring collection is here",
-            "html": "<p>Hi {{ first_name }},</p><p>Our new collection just landed.</p>"
-                    '<p><a href="https://shop.example.com/spring">See it first</a></p>'}
+    body = {
+        "name": f"Spring collection (demo seed {seed})",
+        "segment_id": segment_id,
+        "subject": "{{ first_name }}, the spring collection is here",
+        "html": "<p>Hi {{ first_name }},</p><p>Our new collection just landed.</p>"
+        '<p><a href="https://shop.example.com/spring">See it first</a></p>',
+    }
     created = await run.call("campaigns", "POST", "/api/v1/campaigns", json=body)
     if created is None:
         return None
@@ -546,8 +679,9 @@ async def read_campaign_mail(run: Run, campaign_id: str, seed: int) -> None:
     if run.settings.smtp_url:
         run.tally.notes.append("opens and clicks skipped: mail goes to an external relay")
         return
-    listed = await run.call("campaigns", "GET", f"/api/v1/campaigns/{campaign_id}/messages",
-                            params={"limit": 1000})
+    listed = await run.call(
+        "campaigns", "GET", f"/api/v1/campaigns/{campaign_id}/messages", params={"limit": 1000}
+    )
     sent = {m["id"] for m in listed.json()["items"]} if listed is not None else set()
     rng = random.Random(seed ^ 0x5EED)
     for pixel, clicks in await asyncio.to_thread(_campaign_links, run.settings, sent):
@@ -569,8 +703,9 @@ async def _public_get(run: Run, url: str, what: str) -> None:
         run.tally.fail(f"campaigns: {what}: {response.status_code} {response.text[:200]}")
 
 
-async def campaign_phase(run: Run, seed: int, started: float,
-                         duration: float, advance: Callable[[int], None]) -> None:
+async def campaign_phase(
+    run: Run, seed: int, started: float, duration: float, advance: Callable[[int], None]
+) -> None:
     """A segment early on; a campaign to it late in the run; then its mail is read."""
     await _until(started + 0.1 * duration)
     segment_id = await create_segment(run, seed) if await campaigns_answer(run) else None
@@ -583,17 +718,21 @@ async def campaign_phase(run: Run, seed: int, started: float,
         run.tally.add("campaigns", "recipients", int(stats.get("recipients") or 0))
         await read_campaign_mail(run, campaign_id, seed)
     advance(1)
+
+
 CAMPAIGN_STEPS = 3
 
 
 # --- entry point ------------------------------------------------------------------------------
 
+
 def secrets_of(settings: Settings) -> tuple[str, str]:
     """(admin bearer token, tracking write key) of the running stack."""
     token_file, key_file = settings.home / "admin.token", settings.home / "write.key"
     if not token_file.exists():
-        raise DemoError(f"no {token_file}: start the stack first (`ecrm up`), with the same "
-                        "ECRM_HOME")
+        raise DemoError(
+            f"no {token_file}: start the stack first (`ecrm up`), with the same ECRM_HOME"
+        )
     keys = [k for k in (settings.write_keys or "").split(",") if k]
     write_key = key_file.read_text().strip() if key_file.exists() else (keys or [""])[0]
     if not write_key:
@@ -608,8 +747,15 @@ def segment_client(base_url: str, write_key: str, tally: Tally) -> Any:
     def on_error(error: Exception, items: list[Any]) -> None:
         tally.fail(f"web: {len(items)} tracking calls refused: {error!r}")
 
-    return Client(write_key=write_key, host=base_url, on_error=on_error, max_retries=3,
-                  upload_interval=0.5, upload_size=100, timeout=15)
+    return Client(
+        write_key=write_key,
+        host=base_url,
+        on_error=on_error,
+        max_retries=3,
+        upload_interval=0.5,
+        upload_size=100,
+        timeout=15,
+    )
 
 
 async def check_ready(api: httpx.AsyncClient, wait: float = 30.0) -> None:
@@ -619,8 +765,9 @@ async def check_ready(api: httpx.AsyncClient, wait: float = 30.0) -> None:
         try:
             health = await api.get("/healthz")
         except httpx.HTTPError as exc:
-            raise DemoError(f"the gateway at {api.base_url} does not answer ({exc!r}): is "
-                            "`ecrm up` running?") from None
+            raise DemoError(
+                f"the gateway at {api.base_url} does not answer ({exc!r}): is `ecrm up` running?"
+            ) from None
         if health.status_code == 200:
             return
         if time.monotonic() > deadline:
@@ -628,15 +775,17 @@ async def check_ready(api: httpx.AsyncClient, wait: float = 30.0) -> None:
         await asyncio.sleep(1.0)
 
 
-async def run_demo(settings: Settings, customers: int, duration: float, seed: int,
-                   console: Console) -> Tally:
+async def run_demo(
+    settings: Settings, customers: int, duration: float, seed: int, console: Console
+) -> Tally:
     token, write_key = secrets_of(settings)
     base = settings.public_base_url
     personas = plan(customers, seed)
     tally = Tally()
     async with (
-        httpx.AsyncClient(base_url=base, timeout=30,
-                          headers={"Authorization": f"Bearer {token}"}) as api,
+        httpx.AsyncClient(
+            base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as api,
         httpx.AsyncClient(timeout=30) as public,
     ):
         await check_ready(api)
@@ -650,11 +799,17 @@ async def run_demo(settings: Settings, customers: int, duration: float, seed: in
     return tally
 
 
-async def _with_progress(run: Run, personas: list[Persona], seed: int, duration: float,
-                         console: Console) -> None:
+async def _with_progress(
+    run: Run, personas: list[Persona], seed: int, duration: float, console: Console
+) -> None:
     total = sum(len(script(p)) for p in personas) + len(SCORING_RULES) + CAMPAIGN_STEPS
-    columns = (TextColumn("[bold]ecrm demo"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("actions"), TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]ecrm demo"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("actions"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("traffic", total=total)
 
@@ -680,8 +835,9 @@ def summary(tally: Tally, settings: Settings) -> Table:
     table.add_column("what")
     table.add_column("count", justify="right")
     rank = {name: i for i, name in enumerate(CHANNEL_ORDER)}
-    for (channel, what), count in sorted(tally.counts.items(),
-                                         key=lambda kv: (rank.get(kv[0][0], 99), kv[0][1])):
+    for (channel, what), count in sorted(
+        tally.counts.items(), key=lambda kv: (rank.get(kv[0][0], 99), kv[0][1])
+    ):
         table.add_row(channel, what, str(count))
     table.caption = f"watch it live: {settings.public_base_url}/ops"
     return table
@@ -691,8 +847,10 @@ def main(settings: Settings, customers: int, duration: float, seed: int | None) 
     """Run the demo, print the summary; 0 when every call went through, 1 otherwise."""
     console = Console()
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
-    console.print(f"ecrm demo: {customers} customers over {duration:.0f}s against "
-                  f"{settings.public_base_url} (seed {seed})")
+    console.print(
+        f"ecrm demo: {customers} customers over {duration:.0f}s against "
+        f"{settings.public_base_url} (seed {seed})"
+    )
     try:
         tally = asyncio.run(run_demo(settings, customers, duration, seed, console))
     except DemoError as exc:

@@ -90,6 +90,9 @@ def uvicorn_spec(settings: Settings, name: str, app: str, env: dict[str, str]) -
     port = service_port(settings, name)
     argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--no-access-log", "--timeout-graceful-shutdown", "10"]
+    workers = settings.workers_for(name)
+    if workers > 1:  # uvicorn's own supervisor; the group is killed and restarted as one
+        argv += ["--workers", str(workers)]
     healthz = f"{service_url(settings, name)}/healthz"
     return ProcessSpec(
         name=name,

@@ -79,7 +79,9 @@ def rewrite_links(body: str, click_url: Callable[[str], str], keep: Callable[[st
 
 
 def add_pixel(body: str, pixel_url: str) -> str:
-    tag = (f'<img src="{html_lib.escape(pixel_url, quote=True)}" width="1" height="1" alt=""'
-           ' style="display:none">')
+    tag = (
+        f'<img src="{html_lib.escape(pixel_url, quote=True)}" width="1" height="1" alt=""'
+        ' style="display:none">'
+    )
     index = body.lower().rfind("</body>")
     return body + tag if index < 0 else body[:index] + tag + body[index:]

@@ -123,8 +123,11 @@ async def list_orders(
         if customer is not None:
             customer = await identities.resolve(conn, customer)
         rows = await orders.listing(conn, customer, store_id, after, limit)
-    return page([orders.public(r) for r in rows], limit,
-                lambda o: [o["placed_at"].isoformat(), str(o["id"])])
+    return page(
+        [orders.public(r) for r in rows],
+        limit,
+        lambda o: [o["placed_at"].isoformat(), str(o["id"])],
+    )
 
 
 def _cursor(cursor: str | None) -> list[Any] | None:

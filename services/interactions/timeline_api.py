@@ -49,8 +49,14 @@ async def customer_timeline(
     async with request.app.state.runtime.db.acquire() as conn:
         customer = await _live_customer(conn, customer_id)
         rows = await timeline.read(
-            conn, customer, channels=_list(channel), types=_list(type), since=since,
-            until=until, after=after, limit=limit,
+            conn,
+            customer,
+            channels=_list(channel),
+            types=_list(type),
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
         )
     result = page(rows, limit, lambda r: [r["occurred_at"].isoformat(), str(r["id"])])
     return {"customer_id": str(customer), **result}

@@ -15,8 +15,12 @@ from shared.cloudevents import Envelope
 from shared.events.interactions import InteractionRecorded, OrderPlaced
 from shared.ids import uuid7
 
-CHANNEL_OF_OWNER = {"support": "support", "campaigns": "email", "sales": "sales",
-                    "contacts": "contacts"}
+CHANNEL_OF_OWNER = {
+    "support": "support",
+    "campaigns": "email",
+    "sales": "sales",
+    "contacts": "contacts",
+}
 TIME_FIELDS = ("at", "opened_at", "breached_at", "placed_at", "occurred_at")
 SUMMARY_LIMIT = 200
 
@@ -45,8 +49,13 @@ def order_ref(order_uuid: str) -> str:
 
 
 def from_interaction(event: InteractionRecorded) -> Entry:
-    data = {"interaction_id": event.interaction_id, "message_id": event.message_id,
-            "name": event.name, "path": event.path, "properties": event.properties}
+    data = {
+        "interaction_id": event.interaction_id,
+        "message_id": event.message_id,
+        "name": event.name,
+        "path": event.path,
+        "properties": event.properties,
+    }
     if event.traits:
         data["traits"] = event.traits
     return Entry(
@@ -83,14 +92,20 @@ def from_order(event: OrderPlaced, order_uuid: str, customer_id: str | None) -> 
         ref=order_ref(order_uuid),
         channel=event.channel,
         type="OrderPlaced",
-        summary=_short(f"Order {event.order_id} ({items} items, {event.total:.2f} "
-                       f"{event.currency}) {where}"),
+        summary=_short(
+            f"Order {event.order_id} ({items} items, {event.total:.2f} {event.currency}) {where}"
+        ),
         source="interactions",
         occurred_at=event.placed_at,
         customer_id=customer_id,
-        data={"order_id": event.order_id, "store_id": event.store_id, "id": order_uuid,
-              "total": event.total, "currency": event.currency,
-              "lines": [line.model_dump() for line in event.lines]},
+        data={
+            "order_id": event.order_id,
+            "store_id": event.store_id,
+            "id": order_uuid,
+            "total": event.total,
+            "currency": event.currency,
+            "lines": [line.model_dump() for line in event.lines],
+        },
     )
 
 
@@ -142,14 +157,18 @@ def _changed(d: dict[str, Any]) -> str:
 SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "CustomerCreated": lambda d: "Customer record created",
     "CustomerUpdated": _changed,
-    "ConsentChanged": lambda d: f"Consent for {_g(d, 'channel')}: {_g(d, 'state')}"
-    f" ({_g(d, 'source')})",
+    "ConsentChanged": lambda d: (
+        f"Consent for {_g(d, 'channel')}: {_g(d, 'state')} ({_g(d, 'source')})"
+    ),
     "CustomersMerged": lambda d: f"Merged with customer {_g(d, 'merged_id')}",
     "TicketOpened": lambda d: f"Ticket opened: {_g(d, 'subject')}",
-    "TicketAssigned": lambda d: "Ticket assigned to "
-    + str(d.get("assignee") or d.get("team") or "nobody"),
-    "TicketMessageAdded": lambda d: f"{_g(d, 'author_kind', 'someone').capitalize()} message: "
-    f"{_g(d, 'body_preview', '')}".rstrip(": "),
+    "TicketAssigned": lambda d: (
+        "Ticket assigned to " + str(d.get("assignee") or d.get("team") or "nobody")
+    ),
+    "TicketMessageAdded": lambda d: (
+        f"{_g(d, 'author_kind', 'someone').capitalize()} message: "
+        f"{_g(d, 'body_preview', '')}".rstrip(": ")
+    ),
     "TicketStatusChanged": lambda d: f"Ticket {_g(d, 'from_status')} → {_g(d, 'to_status')}",
     "SlaBreached": lambda d: f"SLA breached: {_g(d, 'target')}",
     "SatisfactionRated": lambda d: f"Rated support {_g(d, 'rating')}/5",
@@ -157,10 +176,12 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "MessageOpened": lambda d: "Email opened",
     "LinkClicked": lambda d: f"Clicked {_g(d, 'url')}",
     "MessageBounced": lambda d: f"Email bounced: {_g(d, 'reason')}",
-    "SegmentMembershipChanged": lambda d: f"{_g(d, 'change').capitalize()} segment"
-    f" {_g(d, 'segment_id')}",
-    "DealCreated": lambda d: f"Deal created: {_g(d, 'name')}"
-    f" ({_g(d, 'amount')} {_g(d, 'currency')})",
+    "SegmentMembershipChanged": lambda d: (
+        f"{_g(d, 'change').capitalize()} segment {_g(d, 'segment_id')}"
+    ),
+    "DealCreated": lambda d: (
+        f"Deal created: {_g(d, 'name')} ({_g(d, 'amount')} {_g(d, 'currency')})"
+    ),
     "DealStageChanged": lambda d: f"Deal stage {_g(d, 'from_stage')} → {_g(d, 'to_stage')}",
     "DealWon": lambda d: f"Deal won ({_g(d, 'amount')} {_g(d, 'currency')})",
     "DealLost": lambda d: f"Deal lost: {_g(d, 'reason')}",

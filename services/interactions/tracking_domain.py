@@ -75,8 +75,10 @@ def parse_call(raw: Any, request: RequestInfo, kind: str | None = None) -> Track
     context = {**request.context, **_object(raw, "context")}
     anonymous_id, user_id = _identifier(raw, "anonymousId"), _identifier(raw, "userId")
     _require_identity(kind, raw, anonymous_id, user_id)
-    sent_at = _time(raw, "sentAt") if raw.get("sentAt") is not None else _time_value(
-        request.sent_at, "sentAt"
+    sent_at = (
+        _time(raw, "sentAt")
+        if raw.get("sentAt") is not None
+        else _time_value(request.sent_at, "sentAt")
     )
     return TrackedCall(
         interaction_id=uuid7(),

@@ -26,17 +26,13 @@ async def record(pool: asyncpg.Pool, calls: list[TrackedCall]) -> int:
         async with conn.transaction():
             new_ids = await interactions.insert_new(conn, calls, customers)
             new = [c for c in calls if c.interaction_id in new_ids]
-            events: list[Event] = [
-                recorded_event(c, customers[c.interaction_id]) for c in new
-            ]
+            events: list[Event] = [recorded_event(c, customers[c.interaction_id]) for c in new]
             events.extend(identity_requests(new, known))
             await outbox.add_many(conn, events)
     return len(new)
 
 
-def _customer_of(
-    call: TrackedCall, known: dict[tuple[str, str], uuid.UUID]
-) -> uuid.UUID | None:
+def _customer_of(call: TrackedCall, known: dict[tuple[str, str], uuid.UUID]) -> uuid.UUID | None:
     pairs = (("user_id", call.user_id), ("email", call.email), ("anonymous_id", call.anonymous_id))
     for pair in pairs:
         if pair[1] and pair in known:

@@ -9,8 +9,18 @@ ATTRIBUTE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists
 METRIC_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 METRICS = ("orders_count", "total_spent")
 CONSENT_STATES = ("subscribed", "unsubscribed", "unknown")
-NODE_KEYS = ("all", "any", "not", "tag", "attribute", "consent", "stage", "event", "metric",
-             "segment")
+NODE_KEYS = (
+    "all",
+    "any",
+    "not",
+    "tag",
+    "attribute",
+    "consent",
+    "stage",
+    "event",
+    "metric",
+    "segment",
+)
 MAX_DEPTH = 16
 MAX_NODES = 200
 
@@ -37,7 +47,7 @@ def _node(node: Any, path: str, depth: int, refs: set[str], counter: list[int]) 
     if depth > MAX_DEPTH:
         raise RuleError(path, f"rules nest at most {MAX_DEPTH} levels")
     if not isinstance(node, dict) or not node:
-        raise RuleError(path, "must be an object such as {\"tag\": \"vip\"}")
+        raise RuleError(path, 'must be an object such as {"tag": "vip"}')
     kinds = [k for k in NODE_KEYS if k in node]
     if len(kinds) != 1:
         expected = ", ".join(NODE_KEYS)
@@ -137,8 +147,9 @@ def _event(node: dict[str, Any], path: str, refs: set[str]) -> None:
     _text(node, path, "event")
     for key, low in (("within_days", 1), ("min_count", 1)):
         value = node.get(key)
-        if key in node and (not isinstance(value, int) or isinstance(value, bool) or value < low
-                            or value > 36500):
+        if key in node and (
+            not isinstance(value, int) or isinstance(value, bool) or value < low or value > 36500
+        ):
             raise RuleError(f"{path}.{key}", f"must be a whole number from {low} to 36500")
 
 

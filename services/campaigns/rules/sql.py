@@ -72,8 +72,10 @@ def _attribute(rule: dict[str, Any], params: Params) -> str:
         equal = f"COALESCE({value} = {params.json(rule['value'])}, false)"
         return equal if op == "eq" else f"(NOT {equal})"
     if op == "in":
-        return (f"EXISTS (SELECT 1 FROM jsonb_array_elements({params.json(rule['value'])}) v"
-                f" WHERE v = {value})")
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_array_elements({params.json(rule['value'])}) v"
+            f" WHERE v = {value})"
+        )
     if op == "contains":
         return _contains(rule["value"], value, kind, params)
     return _ordered(rule, value, kind, params)
@@ -83,21 +85,27 @@ def _contains(expected: Any, value: str, kind: str, params: Params) -> str:
     in_string = "false"
     if isinstance(expected, str):
         in_string = f"strpos({value} #>> '{{}}', {params.add(expected)}::text) > 0"
-    in_array = (f"EXISTS (SELECT 1 FROM jsonb_array_elements({value}) v"
-                f" WHERE v = {params.json(expected)})")
-    return (f"(CASE {kind} WHEN 'string' THEN {in_string}"
-            f" WHEN 'array' THEN {in_array} ELSE false END)")
+    in_array = (
+        f"EXISTS (SELECT 1 FROM jsonb_array_elements({value}) v WHERE v = {params.json(expected)})"
+    )
+    return (
+        f"(CASE {kind} WHEN 'string' THEN {in_string} WHEN 'array' THEN {in_array} ELSE false END)"
+    )
 
 
 def _ordered(rule: dict[str, Any], value: str, kind: str, params: Params) -> str:
     op, expected = _CMP[rule["op"]], rule["value"]
     if is_number(expected):
-        return (f"(CASE WHEN {kind} = 'number'"
-                f" THEN ({value} #>> '{{}}')::numeric {op} {params.numeric(expected)}"
-                " ELSE false END)")
-    return (f"(CASE WHEN {kind} = 'string'"
-            f" THEN ({value} #>> '{{}}') COLLATE \"C\" {op} {params.add(expected)}::text"
-            " COLLATE \"C\" ELSE false END)")
+        return (
+            f"(CASE WHEN {kind} = 'number'"
+            f" THEN ({value} #>> '{{}}')::numeric {op} {params.numeric(expected)}"
+            " ELSE false END)"
+        )
+    return (
+        f"(CASE WHEN {kind} = 'string'"
+        f" THEN ({value} #>> '{{}}') COLLATE \"C\" {op} {params.add(expected)}::text"
+        ' COLLATE "C" ELSE false END)'
+    )
 
 
 def _event(rule: dict[str, Any], params: Params, now: str) -> str:
@@ -105,6 +113,8 @@ def _event(rule: dict[str, Any], params: Params, now: str) -> str:
     if "within_days" in rule:
         days = params.add(rule["within_days"])
         window = f" AND e.at >= {now} - make_interval(days => {days}::int)"
-    return (f"((SELECT count(*) FROM audience_events e WHERE e.customer_id = a.customer_id"
-            f" AND e.name = {params.add(rule['event'])}::text{window})"
-            f" >= {params.add(rule.get('min_count', 1))}::int)")
+    return (
+        f"((SELECT count(*) FROM audience_events e WHERE e.customer_id = a.customer_id"
+        f" AND e.name = {params.add(rule['event'])}::text{window})"
+        f" >= {params.add(rule.get('min_count', 1))}::int)"
+    )

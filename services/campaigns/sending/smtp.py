@@ -88,12 +88,14 @@ class SmtpRelay:
             return Result(kind, "; ".join(f"{r.code} {r.message}" for r in exc.recipients))
         except (aiosmtplib.SMTPDataError, aiosmtplib.SMTPRecipientRefused) as exc:
             await self.close()
-            return Result(Outcome.BOUNCE if exc.code >= 500 else Outcome.RETRY,
-                          f"{exc.code} {exc.message}")
+            return Result(
+                Outcome.BOUNCE if exc.code >= 500 else Outcome.RETRY, f"{exc.code} {exc.message}"
+            )
         except aiosmtplib.SMTPResponseException as exc:
             await self.close()
-            return Result(Outcome.FAIL if exc.code >= 500 else Outcome.RETRY,
-                          f"{exc.code} {exc.message}")
+            return Result(
+                Outcome.FAIL if exc.code >= 500 else Outcome.RETRY, f"{exc.code} {exc.message}"
+            )
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()
             return Result(Outcome.UNKNOWN, f"connection lost while sending: {exc!r}")

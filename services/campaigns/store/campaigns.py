@@ -115,8 +115,11 @@ async def launch(conn: asyncpg.Connection, row: Any) -> asyncpg.Record:
     await outbox.add(
         conn,
         CampaignLaunched(
-            campaign_id=str(row["id"]), name=row["name"], segment_id=str(row["segment_id"]),
-            recipients=recipients, at=now,
+            campaign_id=str(row["id"]),
+            name=row["name"],
+            segment_id=str(row["segment_id"]),
+            recipients=recipients,
+            at=now,
         ),
     )
     return launched

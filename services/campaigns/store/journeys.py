@@ -88,7 +88,10 @@ async def list_page(
 
 
 async def trigger(
-    conn: asyncpg.Connection, trigger_name: str, event_id: str, customer_id: str,
+    conn: asyncpg.Connection,
+    trigger_name: str,
+    event_id: str,
+    customer_id: str,
     context: dict[str, Any],
 ) -> int:
     status = await conn.execute(

@@ -51,9 +51,7 @@ async def finish(conn: asyncpg.Connection, message_id: uuid.UUID, status: str, e
     )
 
 
-async def retry_later(
-    conn: asyncpg.Connection, row: Any, error: str, max_attempts: int
-) -> None:
+async def retry_later(conn: asyncpg.Connection, row: Any, error: str, max_attempts: int) -> None:
     if row["attempts"] >= max_attempts:
         reason = f"gave up after {row['attempts']} attempts: {error}"
         await finish(conn, row["id"], "failed", reason)

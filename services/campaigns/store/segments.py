@@ -91,8 +91,9 @@ async def _dependents(conn: asyncpg.Connection, segment_id: uuid.UUID) -> list[u
 
 def _reaches(rule: Any, rules: dict[str, Any], target: str, depth: int = 0) -> bool:
     for ref, _ in segment_refs(rule):
-        if ref == target or (depth < 64 and ref in rules and _reaches(rules[ref], rules, target,
-                                                                      depth + 1)):
+        if ref == target or (
+            depth < 64 and ref in rules and _reaches(rules[ref], rules, target, depth + 1)
+        ):
             return True
     return False
 
@@ -101,8 +102,11 @@ async def delete(conn: asyncpg.Connection, segment_id: uuid.UUID) -> None:
     async with conn.transaction():
         await fetch(conn, segment_id, lock=True)
         rules = await membership.all_rules(conn)
-        users = [sid for sid, r in rules.items() if any(ref == str(segment_id)
-                                                         for ref, _ in segment_refs(r))]
+        users = [
+            sid
+            for sid, r in rules.items()
+            if any(ref == str(segment_id) for ref, _ in segment_refs(r))
+        ]
         if users:
             raise conflict(f"segment is referenced by segment(s) {', '.join(users)}")
         if await conn.fetchval("SELECT 1 FROM campaigns WHERE segment_id = $1 LIMIT 1", segment_id):

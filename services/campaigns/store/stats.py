@@ -37,7 +37,10 @@ async def of_journey(conn: asyncpg.Connection, journey_id: uuid.UUID) -> dict[st
 
 
 async def messages_page(
-    conn: asyncpg.Connection, column: str, owner_id: uuid.UUID, after: uuid.UUID | None,
+    conn: asyncpg.Connection,
+    column: str,
+    owner_id: uuid.UUID,
+    after: uuid.UUID | None,
     limit: int,
 ) -> list[Any]:
     assert column in ("campaign_id", "journey_id")

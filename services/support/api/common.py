@@ -57,7 +57,7 @@ def resolved_mail(request: Request):  # type: ignore[no-untyped-def]
 
     def body(ticket: asyncpg.Record) -> str:
         return (
-            f"Your request [#{ticket['ref']}] \"{ticket['subject']}\" has been resolved.\n\n"
+            f'Your request [#{ticket["ref"]}] "{ticket["subject"]}" has been resolved.\n\n'
             "How did we do? Rate our help from 1 to 5 here:\n"
             f"{csat_url(request, ticket['id'])}\n\n"
             "If something is still wrong, just reply to this mail and the ticket opens again.\n"

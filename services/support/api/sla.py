@@ -29,6 +29,8 @@ async def put_policy(priority: str, body: SlaPolicyIn, request: Request) -> JSON
     if body.resolution_seconds < body.first_response_seconds:
         raise invalid("resolution_seconds", "must not be shorter than first_response_seconds")
     async with pool(request).acquire() as conn:
-        return JSON(await sla.set_policy(
-            conn, priority, body.first_response_seconds, body.resolution_seconds
-        ))
+        return JSON(
+            await sla.set_policy(
+                conn, priority, body.first_response_seconds, body.resolution_seconds
+            )
+        )

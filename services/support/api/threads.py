@@ -71,7 +71,8 @@ async def download_attachment(ticket_id: str, attachment_id: str, request: Reque
         raise not_found("attachment", attachment_id)
     safe_name = row["filename"].replace('"', "").replace("\r", "").replace("\n", "")
     return Response(
-        row["data"], media_type=row["content_type"],
+        row["data"],
+        media_type=row["content_type"],
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
     )
 

@@ -40,8 +40,13 @@ async def _represent(conn: Any, request: Request, row: Any) -> dict[str, Any]:
 async def create_ticket(body: TicketIn, request: Request) -> JSON:
     by_customer = body.channel == "web"
     new = NewTicket(
-        subject=body.subject, body=body.body, requester_email=body.requester_email,
-        channel=body.channel, priority=body.priority, assignee=body.assignee, team=body.team,
+        subject=body.subject,
+        body=body.body,
+        requester_email=body.requester_email,
+        channel=body.channel,
+        priority=body.priority,
+        assignee=body.assignee,
+        team=body.team,
         tags=body.tags,
         author=body.requester_email if by_customer else request.state.principal,
         author_kind="customer" if by_customer else "agent",
@@ -70,9 +75,13 @@ async def list_tickets(
     query = listing.TicketQuery(
         requester_email=_email_or_422(requester_email),
         customer_id=parse_id(customer_id, "customer", "customer_id") if customer_id else None,
-        statuses=status, priority=priority, assignee=assignee, team=team,
+        statuses=status,
+        priority=priority,
+        assignee=assignee,
+        team=team,
         tag=tag.strip().lower() if tag else None,
-        after=parse_uuid(after) if isinstance(after, str) else None, limit=limit,
+        after=parse_uuid(after) if isinstance(after, str) else None,
+        limit=limit,
     )
     async with pool(request).acquire() as conn:
         found = await listing.search(conn, query)
@@ -104,7 +113,11 @@ async def patch(
 ) -> JSON:
     async with pool(request).acquire() as conn:
         row = await patch_ticket(
-            conn, parse_id(ticket_id, "ticket"), body, if_match(if_match_header),
-            resolved_mail(request), mail_domain(),
+            conn,
+            parse_id(ticket_id, "ticket"),
+            body,
+            if_match(if_match_header),
+            resolved_mail(request),
+            mail_domain(),
         )
         return with_etag(await _represent(conn, request, row))

@@ -60,8 +60,12 @@ class TicketMailHandler:
 
     async def _apply(self, conn: asyncpg.Connection, mail: ParsedMail) -> str:
         received = await inbound.ingest(conn, mail, self.settings.mail_domain)
-        log.info("mail.received", ticket=str(received.ticket_id), opened=received.opened,
-                 duplicate=received.duplicate)
+        log.info(
+            "mail.received",
+            ticket=str(received.ticket_id),
+            opened=received.opened,
+            duplicate=received.duplicate,
+        )
         return f"250 2.0.0 OK ticket #{received.ref}"
 
 

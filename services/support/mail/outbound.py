@@ -58,7 +58,7 @@ def relay_options(url: str, timeout: float) -> dict:
 
 
 def backoff_seconds(attempts: int) -> float:
-    return float(min(2 ** attempts, 600))
+    return float(min(2**attempts, 600))
 
 
 async def send_due(pool: asyncpg.Pool, relay_url: str, settings: SupportSettings) -> int:
@@ -76,8 +76,13 @@ async def send_due(pool: asyncpg.Pool, relay_url: str, settings: SupportSettings
                 await outgoing.mark_failed(
                     conn, mail.id, repr(exc), backoff_seconds(mail.attempts), give_up
                 )
-                log.warning("mail.send_failed", mail=str(mail.id), error=repr(exc),
-                            attempts=mail.attempts + 1, gave_up=give_up)
+                log.warning(
+                    "mail.send_failed",
+                    mail=str(mail.id),
+                    error=repr(exc),
+                    attempts=mail.attempts + 1,
+                    gave_up=give_up,
+                )
                 continue
             await outgoing.mark_sent(conn, mail.id)
             sent += 1
@@ -85,7 +90,9 @@ async def send_due(pool: asyncpg.Pool, relay_url: str, settings: SupportSettings
 
 
 async def run_sender(
-    pool: Callable[[], asyncpg.Pool], relay_url: str, settings: SupportSettings,
+    pool: Callable[[], asyncpg.Pool],
+    relay_url: str,
+    settings: SupportSettings,
     stop: asyncio.Event,
 ) -> None:
     while not stop.is_set():

@@ -42,8 +42,12 @@ async def patch_ticket(
             changes.update(await _replanned(conn, ticket, changes["priority"]))
         if target is not None:
             ticket = await change_status(
-                conn, ticket, target, extra=changes,
-                resolved_mail=resolved_mail(ticket), mail_domain=mail_domain,
+                conn,
+                ticket,
+                target,
+                extra=changes,
+                resolved_mail=resolved_mail(ticket),
+                mail_domain=mail_domain,
             )
         elif changes:
             ticket = await update(conn, ticket["id"], changes)
@@ -101,4 +105,3 @@ async def merge_tickets(
                 conn, merged, "closed", extra={"merged_into": survivor_id}, merged_into=survivor_id
             )
         return await update(conn, survivor_id, {"tags": tags})
-

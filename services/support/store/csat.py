@@ -39,7 +39,10 @@ async def rate(
         inserted = await conn.fetchval(
             "INSERT INTO csat_ratings (ticket_id, rating, comment, rated_at)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id) DO NOTHING RETURNING 1",
-            ticket_id, rating, comment, now,
+            ticket_id,
+            rating,
+            comment,
+            now,
         )
         if inserted is None:
             raise conflict("this ticket was already rated", field="rating")
@@ -48,8 +51,14 @@ async def rate(
             SatisfactionRated(
                 ticket_id=str(ticket_id),
                 customer_id=str(ticket["customer_id"]) if ticket["customer_id"] else None,
-                rating=rating, comment=comment, at=now,
+                rating=rating,
+                comment=comment,
+                at=now,
             ),
         )
-    return {"ticket_ref": ticket["ref"], "rating": rating, "comment": comment,
-            "rated_at": now.isoformat()}
+    return {
+        "ticket_ref": ticket["ref"],
+        "rating": rating,
+        "comment": comment,
+        "rated_at": now.isoformat(),
+    }

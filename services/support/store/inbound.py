@@ -42,8 +42,13 @@ async def ingest(conn: asyncpg.Connection, mail: ParsedMail, mail_domain: str) -
             await outgoing.remember_id(conn, mail.message_id, ticket["id"], "in")
             return Received(ticket["id"], ticket["ref"], opened=False)
         new = NewTicket(
-            subject=mail.subject, body=mail.body, requester_email=mail.sender, channel="email",
-            author=mail.sender, author_kind="customer", root_message_id=mail.message_id,
+            subject=mail.subject,
+            body=mail.body,
+            requester_email=mail.sender,
+            channel="email",
+            author=mail.sender,
+            author_kind="customer",
+            root_message_id=mail.message_id,
             follow_up_of=ticket["id"] if ticket is not None else None,
             attachments=mail.attachments,
         )
@@ -78,6 +83,10 @@ async def quarantine(
     await conn.execute(
         "INSERT INTO quarantined_mail (id, mail_from, rcpt_to, reason, raw)"
         " VALUES ($1, $2, $3, $4, $5)",
-        ident, mail_from, rcpt_to, reason, raw,
+        ident,
+        mail_from,
+        rcpt_to,
+        reason,
+        raw,
     )
     return ident

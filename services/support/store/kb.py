@@ -41,7 +41,12 @@ async def create(conn: asyncpg.Connection, body: ArticleIn) -> asyncpg.Record:
         "INSERT INTO kb_articles (id, title, body, category, tags, status, published_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'published' THEN now() END)"
         f" RETURNING {COLUMNS}",
-        uuid7(), body.title, body.body, body.category, body.tags, body.status,
+        uuid7(),
+        body.title,
+        body.body,
+        body.category,
+        body.tags,
+        body.status,
     )
 
 
@@ -73,8 +78,12 @@ async def patch(
         if row is None:
             raise not_found("article", article_id)
         if if_match is not None and if_match != row["version"]:
-            raise Problem(412, "Precondition failed", f"the article is at version {row['version']}",
-                          current_version=row["version"])
+            raise Problem(
+                412,
+                "Precondition failed",
+                f"the article is at version {row['version']}",
+                current_version=row["version"],
+            )
         changes = body.model_dump(exclude_unset=True)
         for required in ("title", "body", "status"):
             if required in changes and changes[required] is None:
@@ -88,7 +97,8 @@ async def patch(
             f"UPDATE kb_articles SET {sets}version = version + 1, updated_at = now(),"
             f" published_at = CASE WHEN {status} = 'published' THEN coalesce(published_at, now())"
             f" END WHERE id = $1 RETURNING {COLUMNS}",
-            article_id, *changes.values(),
+            article_id,
+            *changes.values(),
         )
 
 

@@ -55,19 +55,42 @@ async def open_ticket(
         " created_at, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)"
         f" RETURNING {COLUMNS}",
-        uuid7(), new.subject, new.priority, new.channel, new.requester_email, customer_id,
-        new.assignee, new.team, new.tags, new.follow_up_of, first_due, resolution_due, now,
+        uuid7(),
+        new.subject,
+        new.priority,
+        new.channel,
+        new.requester_email,
+        customer_id,
+        new.assignee,
+        new.team,
+        new.tags,
+        new.follow_up_of,
+        first_due,
+        resolution_due,
+        now,
     )
     root = new.root_message_id or outgoing.new_message_id(mail_domain, ticket["id"])
     await outgoing.remember_id(conn, root, ticket["id"], "in" if new.root_message_id else "root")
     opened = TicketOpened(
-        ticket_id=str(ticket["id"]), customer_id=_str(customer_id), subject=new.subject,
-        channel=new.channel, priority=new.priority, requester_email=new.requester_email,
-        opened_at=now, ref=ticket["ref"], follow_up_of=_str(new.follow_up_of),
+        ticket_id=str(ticket["id"]),
+        customer_id=_str(customer_id),
+        subject=new.subject,
+        channel=new.channel,
+        priority=new.priority,
+        requester_email=new.requester_email,
+        opened_at=now,
+        ref=ticket["ref"],
+        follow_up_of=_str(new.follow_up_of),
     )
     await outbox.add(conn, opened)
     message = await insert_message(
-        conn, ticket, new.author, new.author_kind, "public", new.channel, new.body,
+        conn,
+        ticket,
+        new.author,
+        new.author_kind,
+        "public",
+        new.channel,
+        new.body,
         new.attachments,
     )
     if new.assignee or new.team:
@@ -77,8 +100,10 @@ async def open_ticket(
 
 def assigned_event(ticket: asyncpg.Record) -> TicketAssigned:
     return TicketAssigned(
-        ticket_id=str(ticket["id"]), customer_id=_str(ticket["customer_id"]),
-        assignee=ticket["assignee"], team=ticket["team"],
+        ticket_id=str(ticket["id"]),
+        customer_id=_str(ticket["customer_id"]),
+        assignee=ticket["assignee"],
+        team=ticket["team"],
     )
 
 
@@ -122,8 +147,11 @@ async def change_status(
     await outbox.add(
         conn,
         TicketStatusChanged(
-            ticket_id=str(ticket["id"]), customer_id=_str(ticket["customer_id"]),
-            from_status=ticket["status"], to_status=target, at=now,
+            ticket_id=str(ticket["id"]),
+            customer_id=_str(ticket["customer_id"]),
+            from_status=ticket["status"],
+            to_status=target,
+            at=now,
             merged_into=_str(merged_into),
         ),
     )

@@ -30,23 +30,36 @@ async def insert_message(
     row = await conn.fetchrow(
         "INSERT INTO ticket_messages (id, ticket_id, author, author_kind, visibility, channel,"
         f" body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {MESSAGE_COLUMNS}",
-        uuid7(), ticket["id"], author, author_kind, visibility, channel, body, now,
+        uuid7(),
+        ticket["id"],
+        author,
+        author_kind,
+        visibility,
+        channel,
+        body,
+        now,
     )
     if attachments:
         await conn.executemany(
             "INSERT INTO attachments (id, message_id, filename, content_type, size, data)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            [(uuid7(), row["id"], a.filename, a.content_type, len(a.data), a.data)
-             for a in attachments],
+            [
+                (uuid7(), row["id"], a.filename, a.content_type, len(a.data), a.data)
+                for a in attachments
+            ],
         )
     await outbox.add(
         conn,
         TicketMessageAdded(
             ticket_id=str(ticket["id"]),
             customer_id=str(ticket["customer_id"]) if ticket["customer_id"] else None,
-            message_id=str(row["id"]), author=author, author_kind=author_kind,
-            visibility=visibility, channel=channel,
-            body_preview=preview(body) if visibility == "public" else "", at=now,
+            message_id=str(row["id"]),
+            author=author,
+            author_kind=author_kind,
+            visibility=visibility,
+            channel=channel,
+            body_preview=preview(body) if visibility == "public" else "",
+            at=now,
         ),
     )
     return row
@@ -63,8 +76,12 @@ async def attachments_of(
     out: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["message_id"], []).append(
-            {"id": str(r["id"]), "filename": r["filename"], "content_type": r["content_type"],
-             "size": r["size"]}
+            {
+                "id": str(r["id"]),
+                "filename": r["filename"],
+                "content_type": r["content_type"],
+                "size": r["size"],
+            }
         )
     return out
 
@@ -81,7 +98,10 @@ async def thread(
         f"SELECT {MESSAGE_COLUMNS} FROM ticket_messages WHERE ticket_id = $1"
         " AND ($2::uuid IS NULL OR id > $2) AND ($3::text IS NULL OR visibility = $3)"
         " ORDER BY id LIMIT $4",
-        ticket_id, after, visibility, limit + 1,
+        ticket_id,
+        after,
+        visibility,
+        limit + 1,
     )
     files = await attachments_of(conn, [r["id"] for r in rows])
     return [public_message(r, files.get(r["id"], [])) for r in rows]
@@ -94,5 +114,6 @@ async def attachment(
         "SELECT a.filename, a.content_type, a.data FROM attachments a"
         " JOIN ticket_messages m ON m.id = a.message_id"
         " WHERE a.id = $1 AND m.ticket_id = $2",
-        attachment_id, ticket_id,
+        attachment_id,
+        ticket_id,
     )

@@ -41,7 +41,7 @@ async def thread_ids(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> list[str
         ticket_id,
     )
     ids = [r["message_id"] for r in rows]
-    return ids if len(ids) <= MAX_REFERENCES else [ids[0], *ids[-(MAX_REFERENCES - 1):]]
+    return ids if len(ids) <= MAX_REFERENCES else [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
 
 
 async def remember_id(
@@ -101,8 +101,17 @@ async def claim_due(conn: asyncpg.Connection, limit: int) -> list[Outgoing]:
         limit,
     )
     return [
-        Outgoing(r["id"], r["kind"], r["rfc_message_id"], r["to_addr"], r["subject"], r["body"],
-                 r["in_reply_to"], list(r["references_ids"]), r["attempts"])
+        Outgoing(
+            r["id"],
+            r["kind"],
+            r["rfc_message_id"],
+            r["to_addr"],
+            r["subject"],
+            r["body"],
+            r["in_reply_to"],
+            list(r["references_ids"]),
+            r["attempts"],
+        )
         for r in rows
     ]
 

@@ -12,8 +12,12 @@ from shared.events.support import SlaBreached
 
 # (target name, due column, breached column, extra condition)
 TARGETS = (
-    ("first_response", "first_response_due", "first_response_breached_at",
-     "first_response_at IS NULL"),
+    (
+        "first_response",
+        "first_response_due",
+        "first_response_breached_at",
+        "first_response_at IS NULL",
+    ),
     ("resolution", "resolution_due", "resolution_breached_at", "TRUE"),
 )
 
@@ -81,7 +85,9 @@ async def breach_due(conn: asyncpg.Connection, limit: int = 200) -> int:
                     SlaBreached(
                         ticket_id=str(r["id"]),
                         customer_id=str(r["customer_id"]) if r["customer_id"] else None,
-                        target=target, due_at=r["due"], breached_at=now,
+                        target=target,
+                        due_at=r["due"],
+                        breached_at=now,
                     )
                     for r in rows
                 ],
