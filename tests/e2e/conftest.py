@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ecrm.embedded.stack import EmbeddedStack
-from shared.settings import Settings
 from ecrm.ports import free_port, free_port_block
+from shared.settings import Settings
 
 
 def stack_settings(home: Path) -> Settings:

@@ -12,9 +12,9 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
+from ecrm.ports import free_port
 from tests.support.events import eventually
 from tests.support.infra import Infra
-from ecrm.ports import free_port
 
 
 class Sink:
