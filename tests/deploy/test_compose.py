@@ -61,8 +61,8 @@ def test_gateway_wires_every_upstream_the_caddyfile_names():
     assert upstreams <= set(gateway_env), upstreams - set(gateway_env)
     for var in upstreams:
         host = gateway_env[var].split(":")[0]
-        assert (
-            host in SERVICES or (host == "analytics" and "analytics" not in available_services())
+        assert host in SERVICES or (
+            host == "analytics" and "analytics" not in available_services()
         ), var
 
 

@@ -39,8 +39,11 @@ async def test_every_protected_operation_refuses_before_validation(stack, gatewa
     valid = issue_token(key, ["*"], "e2e", 1)
     head, payload, signature = valid.split(".")
     tampered = f"{head}.{payload}.{signature[::-1]}"
-    expired = jwt.encode({"sub": "e2e", "scopes": ["*"], "exp": int(time.time()) - 60, "jti": "x"},
-                         key, algorithm="HS256")
+    expired = jwt.encode(
+        {"sub": "e2e", "scopes": ["*"], "exp": int(time.time()) - 60, "jti": "x"},
+        key,
+        algorithm="HS256",
+    )
     async with httpx.AsyncClient(base_url=gateway, timeout=15) as client:
         operations = await _operations(client)
         assert len(operations) > 40, "every service publishes its protected operations"
@@ -55,6 +58,7 @@ async def test_every_protected_operation_refuses_before_validation(stack, gatewa
                     headers["Authorization"] = f"Bearer {token}"
                 response = await client.request(method, path, content=b"{not json", headers=headers)
                 if response.status_code != expected or not response.headers.get(
-                        "content-type", "").startswith("application/problem+json"):
+                    "content-type", ""
+                ).startswith("application/problem+json"):
                     failures.append((service, method, path, scope, expected, response.status_code))
         assert not failures, failures[:20]

@@ -50,13 +50,15 @@ async def customer_by_email(api: httpx.AsyncClient, email: str) -> str:
     return await eventually(found, timeout=30)
 
 
-async def timeline_entry(api: httpx.AsyncClient, customer: str, type_: str, key: str,
-                         value: str) -> dict[str, Any]:
+async def timeline_entry(
+    api: httpx.AsyncClient, customer: str, type_: str, key: str, value: str
+) -> dict[str, Any]:
     """The customer's timeline entry of this type whose data[key] is value (waits for it)."""
 
     async def entry() -> dict[str, Any] | None:
-        response = await api.get(f"/api/v1/customers/{customer}/timeline",
-                                 params={"type": type_, "limit": 500})
+        response = await api.get(
+            f"/api/v1/customers/{customer}/timeline", params={"type": type_, "limit": 500}
+        )
         assert response.status_code == 200, response.text
         return next((i for i in response.json()["items"] if i["data"].get(key) == value), None)
 
@@ -65,13 +67,21 @@ async def timeline_entry(api: httpx.AsyncClient, customer: str, type_: str, key:
 
 async def test_an_order_by_email_reaches_the_customers_timeline(stack, api, email):
     order_id = f"E2E-{uuid.uuid4().hex[:10]}"
-    body = {"order_id": order_id, "store_id": "store-e2e", "channel": "store", "email": email,
-            "currency": "EUR", "total": "30.00", "placed_at": datetime.now(UTC).isoformat(),
-            "lines": [{"sku": "SKU-MUG", "name": "Mug", "quantity": 2, "unit_price": "15.00"}]}
+    body = {
+        "order_id": order_id,
+        "store_id": "store-e2e",
+        "channel": "store",
+        "email": email,
+        "currency": "EUR",
+        "total": "30.00",
+        "placed_at": datetime.now(UTC).isoformat(),
+        "lines": [{"sku": "SKU-MUG", "name": "Mug", "quantity": 2, "unit_price": "15.00"}],
+    }
     placed = await api.post("/api/v1/orders", json=body)
     assert placed.status_code == 201, placed.text
-    found = await wait_for_events(bootstrap(stack), OrderPlaced.topic(),
-                                  lambda e: e.data.get("order_id") == order_id)
+    found = await wait_for_events(
+        bootstrap(stack), OrderPlaced.topic(), lambda e: e.data.get("order_id") == order_id
+    )
     assert found[0][1].name == "OrderPlaced" and found[0][1].data["email"] == email
 
     customer = await customer_by_email(api, email)  # contacts created it from the order
@@ -93,8 +103,9 @@ def deliver(port: int, sender: str, subject: str, body: str) -> None:
 async def test_a_ticket_by_inbound_mail_reaches_the_customers_timeline(stack, api, email):
     customer = await new_customer(api, email)
     subject = f"Broken zipper {uuid.uuid4().hex[:6]}"
-    await asyncio.to_thread(deliver, stack.settings.inbound_smtp_port, email, subject,
-                            "The zipper broke on day one.")
+    await asyncio.to_thread(
+        deliver, stack.settings.inbound_smtp_port, email, subject, "The zipper broke on day one."
+    )
     tickets = (await api.get("/api/v1/tickets", params={"requester_email": email})).json()
     assert [t["subject"] for t in tickets["items"]] == [subject]  # committed before the 250
     ticket_id = tickets["items"][0]["id"]
@@ -108,17 +119,29 @@ async def test_a_won_deal_is_a_cloudevent_keyed_by_the_customer_and_on_the_timel
     stack, api, email
 ):
     customer = await new_customer(api, email)
-    created = await api.post("/api/v1/deals", json={"name": "E2E fleet renewal",
-                                                    "customer_id": customer,
-                                                    "amount": "4200.00", "currency": "EUR"})
+    created = await api.post(
+        "/api/v1/deals",
+        json={
+            "name": "E2E fleet renewal",
+            "customer_id": customer,
+            "amount": "4200.00",
+            "currency": "EUR",
+        },
+    )
     assert created.status_code == 201, created.text
     deal = created.json()
-    won = await api.patch(f"/api/v1/deals/{deal['id']}", json={"stage": "won"},
-                          headers={"If-Match": created.headers["ETag"]})
+    won = await api.patch(
+        f"/api/v1/deals/{deal['id']}",
+        json={"stage": "won"},
+        headers={"If-Match": created.headers["ETag"]},
+    )
     assert won.status_code == 200 and won.json()["stage"] == "won", won.text
 
-    found = await wait_for_events(bootstrap(stack), DealWon.topic(),
-                                  lambda e: e.name == "DealWon" and e.data["deal_id"] == deal["id"])
+    found = await wait_for_events(
+        bootstrap(stack),
+        DealWon.topic(),
+        lambda e: e.name == "DealWon" and e.data["deal_id"] == deal["id"],
+    )
     record, event = found[0]
     headers = dict(record.headers)
     assert DealWon.topic() == "ecrm.sales.deal"

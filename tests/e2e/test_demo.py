@@ -27,10 +27,21 @@ PERSONAS = plan(CUSTOMERS, SEED)
 def demo_run(stack: Any) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
     env.update(settings_env(stack.settings), COLUMNS="120")
-    argv = [sys.executable, "-m", "ecrm.cli", "demo", "--seconds", "20",
-            "--customers", str(CUSTOMERS), "--seed", str(SEED)]
-    return subprocess.run(argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=150)
+    argv = [
+        sys.executable,
+        "-m",
+        "ecrm.cli",
+        "demo",
+        "--seconds",
+        "20",
+        "--customers",
+        str(CUSTOMERS),
+        "--seed",
+        str(SEED),
+    ]
+    return subprocess.run(
+        argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=150
+    )
 
 
 @pytest.fixture
@@ -56,8 +67,15 @@ def test_the_demo_runs_to_the_end_and_prints_what_it_created(demo_run):
     assert demo_run.returncode == 0, demo_run.stdout + demo_run.stderr
     out = demo_run.stdout
     assert f"seed {SEED}" in out and "What the demo created" in out
-    for line in ("customers created", "page views", "orders placed", "tickets mailed in",
-                 "agent replies", "deals opened", "campaigns sent"):
+    for line in (
+        "customers created",
+        "page views",
+        "orders placed",
+        "tickets mailed in",
+        "agent replies",
+        "deals opened",
+        "campaigns sent",
+    ):
         assert line in out, out
     assert "error:" not in out
 
@@ -76,11 +94,13 @@ async def channels_of(api: httpx.AsyncClient, persona: Persona) -> dict[str, set
     """The customer's timeline as {channel: {types}}, once it holds what the persona did."""
     customer = await customer_of(api, persona)
     wanted = ({"web": {"page", "identify", "track"}} if persona.pages else {}) | (
-        {persona.order.channel: {"OrderPlaced"}} if persona.order else {})
+        {persona.order.channel: {"OrderPlaced"}} if persona.order else {}
+    )
 
     async def timeline() -> dict[str, set[str]] | None:
-        response = await api.get(f"/api/v1/customers/{customer['id']}/timeline",
-                                 params={"limit": 500})
+        response = await api.get(
+            f"/api/v1/customers/{customer['id']}/timeline", params={"limit": 500}
+        )
         seen: dict[str, set[str]] = {}
         for item in response.json()["items"]:
             seen.setdefault(item["channel"], set()).add(item["type"])
@@ -93,8 +113,9 @@ async def channels_of(api: httpx.AsyncClient, persona: Persona) -> dict[str, set
 async def test_timelines_hold_the_web_visits_and_the_orders(demo_run, api):
     shoppers = [p for p in PERSONAS if p.pages and p.order]
     assert shoppers
-    for persona, seen in zip(shoppers, await each(shoppers, lambda p: channels_of(api, p)),
-                             strict=True):
+    for persona, seen in zip(
+        shoppers, await each(shoppers, lambda p: channels_of(api, p)), strict=True
+    ):
         assert {"page", "identify", "track"} <= seen["web"]
         assert "OrderPlaced" in seen[persona.order.channel]
         assert "contacts" in seen or not persona.signs_up
@@ -139,8 +160,7 @@ async def test_the_campaign_went_to_its_segment(demo_run, api):
     listed = (await api.get("/api/v1/campaigns", params={"limit": 500})).json()["items"]
     (campaign,) = [c for c in listed if c["name"] == f"Spring collection (demo seed {SEED})"]
     audience = {p.email for p in PERSONAS if p.signs_up and "vip" in p.tags and p.subscribed}
-    messages = await api.get(f"/api/v1/campaigns/{campaign['id']}/messages",
-                             params={"limit": 1000})
+    messages = await api.get(f"/api/v1/campaigns/{campaign['id']}/messages", params={"limit": 1000})
     recipients = {m["email"] for m in messages.json()["items"]}
     assert recipients and recipients <= audience  # who signed up before the launch
 

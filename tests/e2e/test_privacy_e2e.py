@@ -9,7 +9,7 @@ import httpx
 
 from tests.support.events import eventually
 
-ANSWERING = ("contacts", "interactions", "support", "sales")
+ANSWERING = ("contacts", "interactions", "support", "sales", "campaigns", "analytics")
 
 
 async def completed(client: httpx.AsyncClient, request_id: str, admin: dict) -> dict:
@@ -44,6 +44,8 @@ async def test_export_then_erasure_through_the_gateway(gateway, admin):
         doc = download.json()
         assert set(ANSWERING) <= set(doc)
         assert doc["contacts"]["customer"]["email"] == email
+        assert {"audience", "segment_memberships", "events", "messages"} <= set(doc["campaigns"])
+        assert doc["analytics"] == {"campaign_messages": []}
 
         erased = await client.post(f"/api/v1/customers/{customer}/erase", headers=admin)
         assert erased.status_code == 202, erased.text

@@ -25,12 +25,15 @@ def _headers(stack, path: str) -> dict[str, str]:
 
 def _fuzz(operation, stack, gateway: str) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def run(case) -> None:
         response = case.call(base_url=gateway, headers=_headers(stack, operation.path), timeout=15)
-        case.validate_response(response, checks=(not_a_server_error, response_schema_conformance,
-                                                 status_code_conformance))
+        case.validate_response(
+            response,
+            checks=(not_a_server_error, response_schema_conformance, status_code_conformance),
+        )
 
     run()
 

@@ -19,22 +19,36 @@ from tests.support.events import eventually
 CLIENTS = {"segment": SegmentClient, "rudderstack": RudderClient}
 
 
-def drive(client_type: Any, host: str, write_key: str, anonymous_id: str, user_id: str,
-          email: str) -> list[Any]:
+def drive(
+    client_type: Any, host: str, write_key: str, anonymous_id: str, user_id: str, email: str
+) -> list[Any]:
     """What a site does, in the library's default background mode; flush sends the batch.
     The calls are a few milliseconds apart, as a person's are: Segment's library stamps them to
     the millisecond."""
     errors: list[Any] = []
-    client = client_type(write_key=write_key, host=host, gzip=True, max_retries=2,
-                         on_error=lambda error, items: errors.append(error))
-    client.page(anonymous_id=anonymous_id, name="Pricing",
-                properties={"path": "/pricing", "url": "https://shop.example.com/pricing"})
+    client = client_type(
+        write_key=write_key,
+        host=host,
+        gzip=True,
+        max_retries=2,
+        on_error=lambda error, items: errors.append(error),
+    )
+    client.page(
+        anonymous_id=anonymous_id,
+        name="Pricing",
+        properties={"path": "/pricing", "url": "https://shop.example.com/pricing"},
+    )
     time.sleep(0.01)
-    client.identify(user_id=user_id, anonymous_id=anonymous_id,
-                    traits={"email": email, "firstName": "Grace"})
+    client.identify(
+        user_id=user_id, anonymous_id=anonymous_id, traits={"email": email, "firstName": "Grace"}
+    )
     time.sleep(0.01)
-    client.track(user_id=user_id, anonymous_id=anonymous_id, event="Trial Started",
-                 properties={"plan": "pro"})
+    client.track(
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        event="Trial Started",
+        properties={"plan": "pro"},
+    )
     client.flush()
     client.join()
     return errors
@@ -60,8 +74,9 @@ async def test_library_calls_through_the_gateway_land_on_the_customers_timeline(
         customer = await eventually(customer_id, timeout=30)
 
         async def web_timeline() -> list[dict] | None:
-            response = await client.get(f"/api/v1/customers/{customer}/timeline",
-                                        params={"channel": "web"})
+            response = await client.get(
+                f"/api/v1/customers/{customer}/timeline", params={"channel": "web"}
+            )
             assert response.status_code == 200, response.text
             items = response.json()["items"]
             return items if len(items) >= 3 else None

@@ -125,7 +125,9 @@ async def start_infra(home: Path) -> Infra:
     if containers.wanted():
         server_dsn, bootstrap, running = await asyncio.to_thread(containers.start)
         await broker.create_topics(bootstrap, 8)
-        return Infra(home, server_dsn, bootstrap, free_port_block(8), supervisor, containers=running)
+        return Infra(
+            home, server_dsn, bootstrap, free_port_block(8), supervisor, containers=running
+        )
     from shared.settings import Settings
 
     settings = Settings(home=home, embedded_pg_port=free_port(), embedded_kafka_port=free_port())

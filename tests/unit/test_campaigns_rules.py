@@ -30,8 +30,12 @@ def test_references_are_returned_and_cycles_found():
 
 def test_evaluator_semantics():
     profile = Profile(
-        customer_id="c", tags=["vip"], attributes={"plan": "pro", "seats": 5, "langs": ["fr"]},
-        consent={"email": "subscribed"}, orders_count=2, total_spent=Decimal("100.00"),
+        customer_id="c",
+        tags=["vip"],
+        attributes={"plan": "pro", "seats": 5, "langs": ["fr"]},
+        consent={"email": "subscribed"},
+        orders_count=2,
+        total_spent=Decimal("100.00"),
         events=[("Order Placed", NOW - timedelta(days=3)), ("Order Placed", NOW - timedelta(40))],
     )
     assert matches({"all": [{"tag": "vip"}, {"consent": "email"}]}, profile, NOW)
@@ -49,8 +53,12 @@ def test_evaluator_semantics():
 
 
 def test_template_sandbox_refuses_escapes_and_bad_syntax():
-    for source in ("{{ ''.__class__.__mro__ }}", "{{ x['__globals__'] }}",
-                   "{{ range.__init__ }}", "{% for %}"):
+    for source in (
+        "{{ ''.__class__.__mro__ }}",
+        "{{ x['__globals__'] }}",
+        "{{ range.__init__ }}",
+        "{% for %}",
+    ):
         with pytest.raises(templates.TemplateProblem):
             templates.check(source, is_html=True)
     templates.check("<p>{{ first_name | title }} {{ attributes.plan }}</p>", is_html=True)
@@ -67,7 +75,11 @@ def test_links_are_rewritten_except_own_and_non_http():
 def test_tokens_are_bound_to_their_purpose_and_content():
     token = tokens.sign("k", "c", {"m": "1", "u": "https://x"})
     assert tokens.verify("k", "c", token) == {"m": "1", "u": "https://x"}
-    for key, purpose, bad in (("k", "o", token), ("other", "c", token),
-                              ("k", "c", "A" + token[1:]), ("k", "c", "nodot")):
+    for key, purpose, bad in (
+        ("k", "o", token),
+        ("other", "c", token),
+        ("k", "c", "A" + token[1:]),
+        ("k", "c", "nodot"),
+    ):
         with pytest.raises(tokens.BadToken):
             tokens.verify(key, purpose, bad)

@@ -66,8 +66,9 @@ def _mail(**headers: str) -> EmailMessage:
 
 
 def test_parse_threads_and_refuses():
-    message = _mail(From="A <A@Example.com>", Subject="Hi", In_Reply_To="<a@x>",
-                    References="<root@x> <a@x>")
+    message = _mail(
+        From="A <A@Example.com>", Subject="Hi", In_Reply_To="<a@x>", References="<root@x> <a@x>"
+    )
     parsed = parse(message.as_bytes(), None, 1000)
     assert isinstance(parsed, ParsedMail)
     assert (parsed.sender, parsed.thread_ids) == ("a@example.com", ["<a@x>", "<root@x>"])

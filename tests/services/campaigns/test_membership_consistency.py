@@ -36,27 +36,51 @@ async def test_incremental_membership_equals_a_full_rebuild(
     segments = [await new_segment(http, campaigns, auth, rule) for rule in _rules(tag)]
     people = []
     for _ in range(10):
-        people.append(await new_customer(
-            http, contacts, auth, tags=[tag, *rng.sample(["gold", "silver"], rng.randint(0, 2))],
-            attributes={"plan": rng.choice(["free", "pro", "team"])},
-            stage=rng.choice(["lead", "customer"]),
-            consent={"email": rng.choice(["subscribed", "unsubscribed"])}))
+        people.append(
+            await new_customer(
+                http,
+                contacts,
+                auth,
+                tags=[tag, *rng.sample(["gold", "silver"], rng.randint(0, 2))],
+                attributes={"plan": rng.choice(["free", "pro", "team"])},
+                stage=rng.choice(["lead", "customer"]),
+                consent={"email": rng.choice(["subscribed", "unsubscribed"])},
+            )
+        )
     await projected(http, campaigns, auth, {"tag": tag}, len(people))
     now = datetime.now(UTC)
     for person in people:
         for _ in range(rng.randint(0, 3)):
-            await _publish(infra, InteractionRecorded(
-                interaction_id=uuid.uuid4().hex, customer_id=person["id"], kind="track",
-                name="Viewed Cart", occurred_at=now - timedelta(days=rng.choice([0, 1, 10]))))
-        await _publish(infra, CustomerMetricsChanged(
-            customer_id=person["id"], orders_count=rng.randint(0, 3),
-            total_spent=rng.choice([0, 50, 100, 250.5])))
+            await _publish(
+                infra,
+                InteractionRecorded(
+                    interaction_id=uuid.uuid4().hex,
+                    customer_id=person["id"],
+                    kind="track",
+                    name="Viewed Cart",
+                    occurred_at=now - timedelta(days=rng.choice([0, 1, 10])),
+                ),
+            )
+        await _publish(
+            infra,
+            CustomerMetricsChanged(
+                customer_id=person["id"],
+                orders_count=rng.randint(0, 3),
+                total_spent=rng.choice([0, 50, 100, 250.5]),
+            ),
+        )
         if rng.random() < 0.5:
-            await http.patch(f"{contacts}/api/v1/customers/{person['id']}",
-                             json={"tags": [tag, rng.choice(["gold", "silver"])]}, headers=auth)
+            await http.patch(
+                f"{contacts}/api/v1/customers/{person['id']}",
+                json={"tags": [tag, rng.choice(["gold", "silver"])]},
+                headers=auth,
+            )
         if rng.random() < 0.3:
-            await http.put(f"{contacts}/api/v1/customers/{person['id']}/consent",
-                           json={"channel": "email", "state": "unsubscribed"}, headers=auth)
+            await http.put(
+                f"{contacts}/api/v1/customers/{person['id']}/consent",
+                json={"channel": "email", "state": "unsubscribed"},
+                headers=auth,
+            )
     victim = rng.choice(people)
     await http.delete(f"{contacts}/api/v1/customers/{victim['id']}", headers=auth)
     await projected(http, campaigns, auth, {"tag": tag}, len(people) - 1)  # deletion applied
@@ -64,12 +88,14 @@ async def test_incremental_membership_equals_a_full_rebuild(
     conn = await asyncpg.connect(infra.dsn("campaigns"))
     await _init_connection(conn)
     try:
+
         async def consistent() -> bool:
             rules = await membership.all_rules(conn)
             for segment in segments:
                 rule = inline(rules[segment["id"]], rules)
-                rebuilt = {str(c) for c in await membership.matching_ids(conn, rule,
-                                                                         datetime.now(UTC))}
+                rebuilt = {
+                    str(c) for c in await membership.matching_ids(conn, rule, datetime.now(UTC))
+                }
                 if rebuilt != await members(http, campaigns, auth, segment["id"]):
                     return False
             return True
@@ -83,5 +109,6 @@ async def test_incremental_membership_equals_a_full_rebuild(
 
 async def _publish(infra, event) -> None:  # type: ignore[no-untyped-def]
     headers = headers_for(uuid.uuid4(), event.ce_type(), "/tests", datetime.now(UTC), event.key())
-    await produce(infra.bootstrap, event.topic(), event.model_dump(mode="json"), event.key(),
-                  headers)
+    await produce(
+        infra.bootstrap, event.topic(), event.model_dump(mode="json"), event.key(), headers
+    )

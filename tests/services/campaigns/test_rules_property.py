@@ -34,12 +34,23 @@ def _attribute_rule() -> st.SearchStrategy:
     key = st.sampled_from(KEYS)
     ordered = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(TEXTS))
     return st.one_of(
-        st.builds(lambda k, op, v: {"attribute": k, "op": op, "value": v}, key,
-                  st.sampled_from(["eq", "ne", "contains"]), scalars),
-        st.builds(lambda k, op, v: {"attribute": k, "op": op, "value": v}, key,
-                  st.sampled_from(["gt", "gte", "lt", "lte"]), ordered),
-        st.builds(lambda k, v: {"attribute": k, "op": "in", "value": v}, key,
-                  st.lists(scalars, min_size=1, max_size=3)),
+        st.builds(
+            lambda k, op, v: {"attribute": k, "op": op, "value": v},
+            key,
+            st.sampled_from(["eq", "ne", "contains"]),
+            scalars,
+        ),
+        st.builds(
+            lambda k, op, v: {"attribute": k, "op": op, "value": v},
+            key,
+            st.sampled_from(["gt", "gte", "lt", "lte"]),
+            ordered,
+        ),
+        st.builds(
+            lambda k, v: {"attribute": k, "op": "in", "value": v},
+            key,
+            st.lists(scalars, min_size=1, max_size=3),
+        ),
         st.builds(lambda k: {"attribute": k, "op": "exists"}, key),
     )
 
@@ -47,15 +58,23 @@ def _attribute_rule() -> st.SearchStrategy:
 leaves = st.one_of(
     st.builds(lambda t: {"tag": t}, st.sampled_from(TAGS)),
     st.builds(lambda s: {"stage": s}, st.sampled_from(["lead", "customer"])),
-    st.builds(lambda s: {"consent": "email", "state": s},
-              st.sampled_from(["subscribed", "unsubscribed", "unknown"])),
+    st.builds(
+        lambda s: {"consent": "email", "state": s},
+        st.sampled_from(["subscribed", "unsubscribed", "unknown"]),
+    ),
     _attribute_rule(),
-    st.builds(lambda m, op, v: {"metric": m, "op": op, "value": v},
-              st.sampled_from(["orders_count", "total_spent"]),
-              st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"]),
-              st.sampled_from([0, 1, 2, 10.5, 99.99, 100])),
-    st.builds(lambda e, d, c: {"event": e, "within_days": d, "min_count": c},
-              st.sampled_from(EVENTS), st.integers(1, 7), st.integers(1, 2)),
+    st.builds(
+        lambda m, op, v: {"metric": m, "op": op, "value": v},
+        st.sampled_from(["orders_count", "total_spent"]),
+        st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"]),
+        st.sampled_from([0, 1, 2, 10.5, 99.99, 100]),
+    ),
+    st.builds(
+        lambda e, d, c: {"event": e, "within_days": d, "min_count": c},
+        st.sampled_from(EVENTS),
+        st.integers(1, 7),
+        st.integers(1, 2),
+    ),
     st.builds(lambda e: {"event": e}, st.sampled_from(EVENTS)),
 )
 rules = st.recursive(
@@ -68,17 +87,25 @@ rules = st.recursive(
     max_leaves=6,
 )
 customers = st.lists(
-    st.fixed_dictionaries({
-        "tags": st.lists(st.sampled_from(TAGS), unique=True, max_size=3),
-        "attributes": st.dictionaries(st.sampled_from(KEYS), attribute_values, max_size=3),
-        "stage": st.sampled_from(["lead", "customer"]),
-        "consent": st.one_of(st.just({}), st.builds(lambda s: {"email": s}, st.sampled_from(
-            ["subscribed", "unsubscribed", "unknown"]))),
-        "orders_count": st.integers(0, 3),
-        "total_spent": st.sampled_from(["0", "10.5", "99.99", "100", "250"]),
-        "events": st.lists(st.tuples(st.sampled_from(EVENTS), st.integers(0, 10 * 24)),
-                           max_size=4),
-    }),
+    st.fixed_dictionaries(
+        {
+            "tags": st.lists(st.sampled_from(TAGS), unique=True, max_size=3),
+            "attributes": st.dictionaries(st.sampled_from(KEYS), attribute_values, max_size=3),
+            "stage": st.sampled_from(["lead", "customer"]),
+            "consent": st.one_of(
+                st.just({}),
+                st.builds(
+                    lambda s: {"email": s},
+                    st.sampled_from(["subscribed", "unsubscribed", "unknown"]),
+                ),
+            ),
+            "orders_count": st.integers(0, 3),
+            "total_spent": st.sampled_from(["0", "10.5", "99.99", "100", "250"]),
+            "events": st.lists(
+                st.tuples(st.sampled_from(EVENTS), st.integers(0, 10 * 24)), max_size=4
+            ),
+        }
+    ),
     min_size=1,
     max_size=6,
 )
@@ -112,9 +139,20 @@ def test_python_evaluator_agrees_with_sql_on_postgresql(scratch_dsn):
 
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
     @given(rule=rules, people=customers)
-    @example(rule={"attribute": "plan", "op": "contains", "value": "b"},
-             people=[{"tags": [], "attributes": {"plan": "B"}, "stage": "lead", "consent": {},
-                      "orders_count": 0, "total_spent": "0", "events": []}])
+    @example(
+        rule={"attribute": "plan", "op": "contains", "value": "b"},
+        people=[
+            {
+                "tags": [],
+                "attributes": {"plan": "B"},
+                "stage": "lead",
+                "consent": {},
+                "orders_count": 0,
+                "total_spent": "0",
+                "events": [],
+            }
+        ],
+    )
     def agree(rule: dict, people: list[dict]) -> None:
         validate(rule)
         loop.run_until_complete(_compare(conn, rule, people))
@@ -147,13 +185,21 @@ async def _insert(conn: asyncpg.Connection, person: dict) -> uuid.UUID:
     await conn.execute(
         "INSERT INTO audience (customer_id, known, live, tags, attributes, stage, consent,"
         " orders_count, total_spent) VALUES ($1, true, true, $2, $3, $4, $5, $6, $7::numeric)",
-        cid, person["tags"], person["attributes"], person["stage"], person["consent"],
-        person["orders_count"], person["total_spent"],
+        cid,
+        person["tags"],
+        person["attributes"],
+        person["stage"],
+        person["consent"],
+        person["orders_count"],
+        person["total_spent"],
     )
     for i, (name, hours_ago) in enumerate(person["events"]):
         await conn.execute(
             "INSERT INTO audience_events (source_id, customer_id, name, at)"
             " VALUES ($1, $2, $3, $4)",
-            f"{cid}:{i}", cid, name, NOW - timedelta(hours=hours_ago),
+            f"{cid}:{i}",
+            cid,
+            name,
+            NOW - timedelta(hours=hours_ago),
         )
     return cid

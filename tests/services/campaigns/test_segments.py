@@ -26,8 +26,11 @@ INVALID = [
 @pytest.mark.parametrize(("rule", "path"), INVALID)
 async def test_invalid_rules_get_422_naming_the_node(campaigns, http, auth, rule, path):
     for url in ("/api/v1/segments", "/api/v1/segments/preview"):
-        response = await http.post(f"{campaigns}{url}", json={"name": "x", "rule": rule}
-                                   if url.endswith("segments") else {"rule": rule}, headers=auth)
+        response = await http.post(
+            f"{campaigns}{url}",
+            json={"name": "x", "rule": rule} if url.endswith("segments") else {"rule": rule},
+            headers=auth,
+        )
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["errors"][0]["field"] == path
@@ -44,11 +47,14 @@ async def test_scopes_are_checked(infra, campaigns, http):
 
 async def test_segment_references_and_cycles(contacts, campaigns, http, auth, tag):
     base = await new_segment(http, campaigns, auth, {"tag": tag})
-    outer = await new_segment(http, campaigns, auth,
-                              {"all": [{"segment": base["id"]}, {"stage": "customer"}]})
-    cyclic = await http.patch(f"{campaigns}/api/v1/segments/{base['id']}",
-                              json={"rule": {"any": [{"tag": tag}, {"segment": outer["id"]}]}},
-                              headers=auth)
+    outer = await new_segment(
+        http, campaigns, auth, {"all": [{"segment": base["id"]}, {"stage": "customer"}]}
+    )
+    cyclic = await http.patch(
+        f"{campaigns}/api/v1/segments/{base['id']}",
+        json={"rule": {"any": [{"tag": tag}, {"segment": outer["id"]}]}},
+        headers=auth,
+    )
     assert cyclic.status_code == 422, cyclic.text
     assert cyclic.json()["errors"][0]["field"] == "rule.any[1].segment"
     referenced = await http.delete(f"{campaigns}/api/v1/segments/{base['id']}", headers=auth)
@@ -57,8 +63,11 @@ async def test_segment_references_and_cycles(contacts, campaigns, http, auth, ta
     customer = await new_customer(http, contacts, auth, tags=[tag], stage="customer")
     await eventually(lambda: _has(http, campaigns, auth, outer["id"], customer["id"]), 30)
     # changing the referenced segment rebuilds the one that uses it
-    changed = await http.patch(f"{campaigns}/api/v1/segments/{base['id']}",
-                               json={"rule": {"tag": f"{tag}-other"}}, headers=auth)
+    changed = await http.patch(
+        f"{campaigns}/api/v1/segments/{base['id']}",
+        json={"rule": {"tag": f"{tag}-other"}},
+        headers=auth,
+    )
     assert changed.status_code == 200 and changed.json()["member_count"] == 0
     assert await members(http, campaigns, auth, outer["id"]) == set()
 
@@ -68,23 +77,40 @@ async def _has(http, campaigns, auth, segment_id, customer_id) -> bool:
 
 
 async def test_membership_follows_events_in_real_time(infra, contacts, campaigns, http, auth, tag):
-    rule = {"all": [{"tag": tag}, {"attribute": "plan", "op": "eq", "value": "pro"},
-                    {"consent": "email"}]}
+    rule = {
+        "all": [
+            {"tag": tag},
+            {"attribute": "plan", "op": "eq", "value": "pro"},
+            {"consent": "email"},
+        ]
+    }
     segment = await new_segment(http, campaigns, auth, rule)
     assert segment["member_count"] == 0
-    customer = await new_customer(http, contacts, auth, tags=[tag], attributes={"plan": "pro"},
-                                  consent={"email": "subscribed"})
+    customer = await new_customer(
+        http,
+        contacts,
+        auth,
+        tags=[tag],
+        attributes={"plan": "pro"},
+        consent={"email": "subscribed"},
+    )
     cid = customer["id"]
     await eventually(lambda: _has(http, campaigns, auth, segment["id"], cid), 30)
-    await wait_for_events(infra.bootstrap, "ecrm.campaigns.segment",
-                          lambda e: e.data["customer_id"] == cid and e.data["change"] == "entered")
+    await wait_for_events(
+        infra.bootstrap,
+        "ecrm.campaigns.segment",
+        lambda e: e.data["customer_id"] == cid and e.data["change"] == "entered",
+    )
 
-    patched = await http.patch(f"{contacts}/api/v1/customers/{cid}",
-                               json={"attributes": {"plan": "free"}}, headers=auth)
+    patched = await http.patch(
+        f"{contacts}/api/v1/customers/{cid}", json={"attributes": {"plan": "free"}}, headers=auth
+    )
     assert patched.status_code == 200
-    left = await wait_for_events(infra.bootstrap, "ecrm.campaigns.segment",
-                                 lambda e: e.data["customer_id"] == cid
-                                 and e.data["change"] == "left")
+    left = await wait_for_events(
+        infra.bootstrap,
+        "ecrm.campaigns.segment",
+        lambda e: e.data["customer_id"] == cid and e.data["change"] == "left",
+    )
     assert left[0][0].key.decode() == cid
     assert await members(http, campaigns, auth, segment["id"]) == set()
     await projected(http, campaigns, auth, {"tag": tag}, 1)

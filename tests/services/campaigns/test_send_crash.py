@@ -14,8 +14,9 @@ async def test_killed_mid_send_then_resumed_mails_nobody_twice(
 ):
     recipients = [address(f"crash{i}") for i in range(24)]
     for to in recipients:
-        await new_customer(http, contacts, auth, email=to, tags=[tag],
-                           consent={"email": "subscribed"})
+        await new_customer(
+            http, contacts, auth, email=to, tags=[tag], consent={"email": "subscribed"}
+        )
     await projected(http, campaigns, auth, {"tag": tag}, len(recipients))
     segment = await new_segment(http, campaigns, auth, {"tag": tag})
     body = {"name": "Crash", "segment_id": segment["id"], "subject": "Hi", "html": "<p>Hi</p>"}
@@ -32,8 +33,9 @@ async def test_killed_mid_send_then_resumed_mails_nobody_twice(
 
     async def finished() -> dict | None:
         try:
-            response = await http.get(f"{campaigns}/api/v1/campaigns/{campaign['id']}/stats",
-                                      headers=auth)
+            response = await http.get(
+                f"{campaigns}/api/v1/campaigns/{campaign['id']}/stats", headers=auth
+            )
         except Exception:  # restarting
             return None
         stats = response.json() if response.status_code == 200 else {}

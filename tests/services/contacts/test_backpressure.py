@@ -18,7 +18,9 @@ async def test_database_outage_is_503_and_nothing_half_accepted(infra, contacts,
     assert refused.headers["content-type"] == "application/problem+json"
 
     async def accepted_again() -> bool:
-        r = await http.post(f"{contacts}/api/v1/customers/identify", json={"email": "probe." + email}, headers=auth)
+        r = await http.post(
+            f"{contacts}/api/v1/customers/identify", json={"email": "probe." + email}, headers=auth
+        )
         return r.status_code in (200, 201)
 
     await eventually(accepted_again, timeout=30)

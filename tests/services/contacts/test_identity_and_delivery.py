@@ -112,15 +112,17 @@ async def test_poison_events_are_dead_lettered_and_later_events_flow(infra, cont
         lambda e: e.name == "IdentityLinked" and e.data.get("request_id") == good.request_id,
     )
 
-    async def parked() -> list:
+    async def parked() -> dict:
         records = [
             r
             for r, _ in await read_topic(infra.bootstrap, f"{REQUESTS}.dlq")
             if r.key.decode() == key
         ]
-        return records if len(records) >= 2 else []
+        # parking is at least once too: a batch rewound after a database hiccup parks again
+        by_offset = {dict(r.headers)["x-original-offset"]: r for r in records}
+        return by_offset if len(by_offset) >= 2 else {}
 
-    records = await eventually(parked, timeout=30)
+    records = list((await eventually(parked, timeout=30)).values())
     errors = sorted(dict(r.headers)["x-error-type"].decode() for r in records)
     assert errors == ["MalformedEvent", "ValueError"]
     assert all(dict(r.headers)["x-original-topic"].decode() == REQUESTS for r in records)
@@ -197,14 +199,30 @@ async def _equals(value, expected) -> bool:
     return (await value) == expected
 
 
-async def test_unsubscribe_link_withdraws_email_consent_with_its_source(infra, contacts, http, auth, email):
+async def test_unsubscribe_link_withdraws_email_consent_with_its_source(
+    infra, contacts, http, auth, email
+):
     from shared.events.campaigns import UnsubscribeRequested
 
     body = {"email": email, "consent": {"email": "subscribed"}}
     customer = (await http.post(f"{contacts}/api/v1/customers", json=body, headers=auth)).json()
-    event = UnsubscribeRequested(customer_id=customer["id"], email=email, message_id=str(uuid.uuid4()), at=datetime.now(UTC))
-    headers = headers_for(uuid.uuid4(), UnsubscribeRequested.ce_type(), "/ecrm/campaigns", datetime.now(UTC), customer["id"])
-    await produce(infra.bootstrap, UnsubscribeRequested.topic(), event.model_dump(mode="json"), customer["id"], headers)
+    event = UnsubscribeRequested(
+        customer_id=customer["id"], email=email, message_id=str(uuid.uuid4()), at=datetime.now(UTC)
+    )
+    headers = headers_for(
+        uuid.uuid4(),
+        UnsubscribeRequested.ce_type(),
+        "/ecrm/campaigns",
+        datetime.now(UTC),
+        customer["id"],
+    )
+    await produce(
+        infra.bootstrap,
+        UnsubscribeRequested.topic(),
+        event.model_dump(mode="json"),
+        customer["id"],
+        headers,
+    )
 
     async def history() -> list:
         url = f"{contacts}/api/v1/customers/{customer['id']}/consent/history"
@@ -214,8 +232,13 @@ async def test_unsubscribe_link_withdraws_email_consent_with_its_source(infra, c
     latest = (await eventually(history, timeout=30))[0]
     assert latest["source"] == "unsubscribe_link" and latest["channel"] == "email"
     await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
-        lambda e: e.name == "ConsentChanged" and e.key == customer["id"] and e.data["source"] == "unsubscribe_link",
+        infra.bootstrap,
+        "ecrm.contacts.customer",
+        lambda e: (
+            e.name == "ConsentChanged"
+            and e.key == customer["id"]
+            and e.data["source"] == "unsubscribe_link"
+        ),
     )
 
 
@@ -223,7 +246,10 @@ async def test_ids_seen_before_the_address_fold_into_the_address_owner(contacts,
     """An identify with email and a track without it, sent in one batch, used to make two people."""
     url = f"{contacts}/api/v1/customers/identify"
     known = (await http.post(url, json={"email": email}, headers=auth)).json()
-    ids = [{"kind": "anonymous_id", "value": f"a-{email}"}, {"kind": "user_id", "value": f"u-{email}"}]
+    ids = [
+        {"kind": "anonymous_id", "value": f"a-{email}"},
+        {"kind": "user_id", "value": f"u-{email}"},
+    ]
     early = (await http.post(url, json={"identities": ids}, headers=auth)).json()
     assert early["id"] != known["id"] and early["email"] is None
     resolved = (await http.post(url, json={"email": email, "identities": ids}, headers=auth)).json()
@@ -233,14 +259,27 @@ async def test_ids_seen_before_the_address_fold_into_the_address_owner(contacts,
     assert folded["id"] == known["id"]  # the early id now resolves to the address's customer
 
 
-async def test_an_address_taken_over_in_a_merge_is_answered_with_the_survivor(infra, contacts, http, auth, email):
-    survivor = (await http.post(f"{contacts}/api/v1/customers", json={"email": "s." + email}, headers=auth)).json()
-    merged = (await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)).json()
-    await http.post(f"{contacts}/api/v1/customers/{survivor['id']}/merge", json={"merged_id": merged["id"]}, headers=auth)
+async def test_an_address_taken_over_in_a_merge_is_answered_with_the_survivor(
+    infra, contacts, http, auth, email
+):
+    survivor = (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": "s." + email}, headers=auth)
+    ).json()
+    merged = (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    ).json()
+    await http.post(
+        f"{contacts}/api/v1/customers/{survivor['id']}/merge",
+        json={"merged_id": merged["id"]},
+        headers=auth,
+    )
     request = IdentityRequest(request_id=str(uuid.uuid4()), requested_by="tests", email=email)
-    await produce(infra.bootstrap, REQUESTS, request.model_dump(mode="json"), request.key(), request_headers())
+    await produce(
+        infra.bootstrap, REQUESTS, request.model_dump(mode="json"), request.key(), request_headers()
+    )
     found = await wait_for_events(
-        infra.bootstrap, "ecrm.contacts.customer",
+        infra.bootstrap,
+        "ecrm.contacts.customer",
         lambda e: e.name == "IdentityLinked" and e.data.get("request_id") == request.request_id,
     )
     assert found[0][1].data["customer_id"] == survivor["id"]

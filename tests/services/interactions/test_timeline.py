@@ -170,7 +170,7 @@ async def test_one_timeline_across_every_channel(
         ).json()
         return got if got.get("touches", {}).get("email") == 1 else None
 
-    metrics = await eventually(figures, timeout=20)
+    metrics = await eventually(figures, timeout=45)
     assert metrics["touches"] == {"web": 2, "store": 1, "support": 1, "email": 1}
     assert metrics["orders_count"] == 1 and metrics["total_spent"] == 30.0
     assert metrics["first_seen"].startswith("2025-05-01T12:00:00")

@@ -1,4 +1,5 @@
-"""The privacy lifecycle across contacts, interactions, support and sales, as real processes."""
+"""The privacy lifecycle across every service that answers privacy requests, as real processes;
+campaigns mails through an in-memory SMTP sink."""
 
 from __future__ import annotations
 
@@ -7,19 +8,23 @@ import base64
 import smtplib
 import subprocess
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import asyncpg
 import pytest
+from aiosmtpd.controller import Controller
 
 from ecrm.embedded.postgres import bin_path
 from ecrm.ports import free_port
+from ecrm.topology import service_port
+from tests.services.campaigns.conftest import Sink
 from tests.support.events import eventually
 from tests.support.infra import WRITE_KEY, Infra
 
-SERVICES = ("contacts", "interactions", "support", "sales")
+SERVICES = ("contacts", "interactions", "support", "sales", "campaigns", "analytics")
 SUPPORT_ADDRESS = "help@support.test"
 
 
@@ -36,7 +41,18 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-async def stack(infra: Infra) -> Stack:
+def campaign_sink() -> Iterator[Sink]:
+    sink = Sink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(infra: Infra, campaign_sink: Sink) -> Stack:
     inbound = free_port()
     urls = {"contacts": await infra.service("contacts")}
     urls["support"] = await infra.service(
@@ -45,8 +61,15 @@ async def stack(infra: Infra) -> Stack:
         ECRM_SUPPORT_MAIL_FROM=SUPPORT_ADDRESS,
         ECRM_SUPPORT_SLA_TICK_SECONDS="5",
     )
-    for name in ("interactions", "sales"):
+    for name in ("interactions", "sales", "analytics"):
         urls[name] = await infra.service(name)
+    urls["campaigns"] = await infra.service(
+        "campaigns",
+        ECRM_SMTP_URL=f"smtp://127.0.0.1:{campaign_sink.port}",
+        ECRM_PUBLIC_URL=f"http://127.0.0.1:{service_port(infra.settings(), 'campaigns')}",
+        ECRM_CAMPAIGNS_SEND_RATE="10",
+        ECRM_CAMPAIGNS_SWEEP_INTERVAL="2",
+    )
     return Stack(infra, urls, inbound)
 
 

@@ -90,8 +90,13 @@ def send_mail(
         return client.sendmail(sender, [rcpt], data)
 
 
-def mail(sender: str, subject: str, body: str, message_id: str | None = None,
-         in_reply_to: str | None = None) -> EmailMessage:
+def mail(
+    sender: str,
+    subject: str,
+    body: str,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "help@support.test"
@@ -113,8 +118,9 @@ async def query(infra: Infra, sql: str, *args):  # type: ignore[no-untyped-def]
 
 
 async def tickets_of(http, support: str, auth: dict, email: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    response = await http.get(f"{support}/api/v1/tickets", params={"requester_email": email},
-                              headers=auth)
+    response = await http.get(
+        f"{support}/api/v1/tickets", params={"requester_email": email}, headers=auth
+    )
     assert response.status_code == 200, response.text
     return response.json()["items"]
 

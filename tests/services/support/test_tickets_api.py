@@ -22,16 +22,29 @@ async def patch(http, support, auth, ticket, body, etag=None):  # type: ignore[n
 
 
 async def test_web_form_ticket_by_email_then_assignment(infra, support, http, auth, email):
-    ticket = await open_ticket(http, support, auth, email.upper(), channel="web", priority="high",
-                               tags=["Billing"])
+    ticket = await open_ticket(
+        http, support, auth, email.upper(), channel="web", priority="high", tags=["Billing"]
+    )
     assert (ticket["requester_email"], ticket["status"], ticket["priority"], ticket["tags"]) == (
-        email, "new", "high", ["billing"])
+        email,
+        "new",
+        "high",
+        ["billing"],
+    )
     assigned = await patch(http, support, auth, ticket, {"assignee": "ann", "team": "billing"})
     assert (assigned.json()["assignee"], assigned.json()["team"]) == ("ann", "billing")
-    await wait_for_events(infra.bootstrap, TOPIC, lambda e: e.name == "TicketAssigned"
-                          and e.data["ticket_id"] == ticket["id"] and e.data["assignee"] == "ann")
-    thread = (await http.get(f"{support}/api/v1/tickets/{ticket['id']}/messages",
-                             headers=auth)).json()["items"]
+    await wait_for_events(
+        infra.bootstrap,
+        TOPIC,
+        lambda e: (
+            e.name == "TicketAssigned"
+            and e.data["ticket_id"] == ticket["id"]
+            and e.data["assignee"] == "ann"
+        ),
+    )
+    thread = (
+        await http.get(f"{support}/api/v1/tickets/{ticket['id']}/messages", headers=auth)
+    ).json()["items"]
     assert [(m["author"], m["author_kind"]) for m in thread] == [(email, "customer")]
 
 
@@ -52,70 +65,99 @@ async def test_status_transitions_and_forbidden_moves(infra, support, http, auth
     unknown = await patch(http, support, auth, ticket, {"status": "archived"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "status"
     changes = await wait_for_events(
-        infra.bootstrap, TOPIC,
-        lambda e: e.name == "TicketStatusChanged" and e.data["ticket_id"] == ticket["id"], count=4)
+        infra.bootstrap,
+        TOPIC,
+        lambda e: e.name == "TicketStatusChanged" and e.data["ticket_id"] == ticket["id"],
+        count=4,
+    )
     assert [e.data["to_status"] for _, e in changes] == ["open", "pending", "resolved", "closed"]
 
 
 async def test_customer_reply_reopens_a_resolved_ticket(support, http, auth, email):
     ticket = await open_ticket(http, support, auth, email)
     await patch(http, support, auth, ticket, {"status": "resolved"})
-    reply = await http.post(f"{support}/api/v1/tickets/{ticket['id']}/messages",
-                            json={"body": "Not fixed", "author_kind": "customer"}, headers=auth)
+    reply = await http.post(
+        f"{support}/api/v1/tickets/{ticket['id']}/messages",
+        json={"body": "Not fixed", "author_kind": "customer"},
+        headers=auth,
+    )
     assert reply.status_code == 201 and reply.json()["ticket_status"] == "open"
     assert reply.json()["author"] == email
 
 
 async def test_stale_etag_is_refused(support, http, auth, email):
     ticket = await open_ticket(http, support, auth, email)
-    fresh = (await http.get(f"{support}/api/v1/tickets/{ticket['id']}", headers=auth))
+    fresh = await http.get(f"{support}/api/v1/tickets/{ticket['id']}", headers=auth)
     etag = fresh.headers["ETag"]
     first = await patch(http, support, auth, ticket, {"priority": "urgent"}, etag)
     assert first.status_code == 200 and first.headers["ETag"] != etag
     stale = await patch(http, support, auth, ticket, {"priority": "low"}, etag)
     assert stale.status_code == 412
-    assert (await http.get(f"{support}/api/v1/tickets/{ticket['id']}",
-                           headers=auth)).json()["priority"] == "urgent"
+    assert (await http.get(f"{support}/api/v1/tickets/{ticket['id']}", headers=auth)).json()[
+        "priority"
+    ] == "urgent"
 
 
 async def test_list_by_requester_and_status_with_cursor(support, http, auth, email):
     made = [await open_ticket(http, support, auth, email) for _ in range(3)]
     await patch(http, support, auth, made[0], {"status": "pending"})
     url = f"{support}/api/v1/tickets"
-    new_ones = (await http.get(url, params={"requester_email": email, "status": "new"},
-                               headers=auth)).json()
+    new_ones = (
+        await http.get(url, params={"requester_email": email, "status": "new"}, headers=auth)
+    ).json()
     assert {t["id"] for t in new_ones["items"]} == {made[1]["id"], made[2]["id"]}
-    page1 = (await http.get(url, params={"requester_email": email, "limit": 2},
-                            headers=auth)).json()
-    page2 = (await http.get(url, params={"requester_email": email, "limit": 2,
-                                         "cursor": page1["next_cursor"]}, headers=auth)).json()
+    page1 = (
+        await http.get(url, params={"requester_email": email, "limit": 2}, headers=auth)
+    ).json()
+    page2 = (
+        await http.get(
+            url,
+            params={"requester_email": email, "limit": 2, "cursor": page1["next_cursor"]},
+            headers=auth,
+        )
+    ).json()
     assert [t["id"] for t in page1["items"] + page2["items"]] == [t["id"] for t in made[::-1]]
     assert page2["next_cursor"] is None
     bad = await http.get(url, params={"requester_email": "not-an-email"}, headers=auth)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "requester_email"
 
 
-async def test_merge_moves_the_thread_and_closes_the_merged_ticket(infra, support, http, auth,
-                                                                   email):
+async def test_merge_moves_the_thread_and_closes_the_merged_ticket(
+    infra, support, http, auth, email
+):
     survivor = await open_ticket(http, support, auth, email, subject="First")
     merged = await open_ticket(http, support, auth, email, subject="Duplicate")
-    done = await http.post(f"{support}/api/v1/tickets/{survivor['id']}/merge",
-                           json={"merged_id": merged["id"]}, headers=auth)
+    done = await http.post(
+        f"{support}/api/v1/tickets/{survivor['id']}/merge",
+        json={"merged_id": merged["id"]},
+        headers=auth,
+    )
     assert done.status_code == 200, done.text
-    thread = (await http.get(f"{support}/api/v1/tickets/{survivor['id']}/messages",
-                             headers=auth)).json()["items"]
+    thread = (
+        await http.get(f"{support}/api/v1/tickets/{survivor['id']}/messages", headers=auth)
+    ).json()["items"]
     assert len(thread) == 2
     gone = (await http.get(f"{support}/api/v1/tickets/{merged['id']}", headers=auth)).json()
     assert (gone["status"], gone["merged_into"]) == ("closed", survivor["id"])
-    again = await http.post(f"{support}/api/v1/tickets/{survivor['id']}/merge",
-                            json={"merged_id": merged["id"]}, headers=auth)
+    again = await http.post(
+        f"{support}/api/v1/tickets/{survivor['id']}/merge",
+        json={"merged_id": merged["id"]},
+        headers=auth,
+    )
     assert again.status_code == 409
-    write = await http.post(f"{support}/api/v1/tickets/{merged['id']}/messages",
-                            json={"body": "hello"}, headers=auth)
+    write = await http.post(
+        f"{support}/api/v1/tickets/{merged['id']}/messages", json={"body": "hello"}, headers=auth
+    )
     assert write.status_code == 409
-    await wait_for_events(infra.bootstrap, TOPIC, lambda e: e.name == "TicketStatusChanged"
-                          and e.data["ticket_id"] == merged["id"]
-                          and e.data.get("merged_into") == survivor["id"])
+    await wait_for_events(
+        infra.bootstrap,
+        TOPIC,
+        lambda e: (
+            e.name == "TicketStatusChanged"
+            and e.data["ticket_id"] == merged["id"]
+            and e.data.get("merged_into") == survivor["id"]
+        ),
+    )
 
 
 async def test_auth_and_validation(infra, support, http, email):
