@@ -1,0 +1,1 @@
+"""The fault-injection suite (`make chaos`): load through the public edges, faults, invariants."""
