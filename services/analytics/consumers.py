@@ -14,19 +14,16 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from services.analytics import domain
+from services.analytics import privacy as privacy_requests
 from services.analytics.store import commerce, counts, funnel, privacy, support
-from shared import outbox
 from shared.cloudevents import Envelope
 from shared.events import campaigns as ce
 from shared.events import contacts as co
 from shared.events import interactions as ie
-from shared.events import privacy as pe
 from shared.events import support as se
 from shared.events.catalogue import all_topics
 from shared.service import Runtime
 
-SERVICE = "analytics"
-ErasureCompleted, ExportContributed = pe.ANSWERS[SERVICE]
 Projection = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
 
 
@@ -120,37 +117,6 @@ async def customers_merged(conn: asyncpg.Connection, envs: list[Envelope]) -> No
         await privacy.merge(conn, event.customer_id, event.merged_id)
 
 
-async def customer_erased(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-    for env in envs:
-        event = pe.CustomerErased.model_validate(env.data)
-        await privacy.erase(conn, event.customer_id)
-        await outbox.add(
-            conn,
-            ErasureCompleted(
-                customer_id=event.customer_id,
-                request_id=event.request_id,
-                service=SERVICE,
-                at=datetime.now(UTC),
-            ),
-        )
-
-
-async def export_requested(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-    for env in envs:
-        event = pe.ExportRequested.model_validate(env.data)
-        messages = await privacy.export(conn, event.customer_id)
-        await outbox.add(
-            conn,
-            ExportContributed(
-                customer_id=event.customer_id,
-                request_id=event.request_id,
-                service=SERVICE,
-                at=datetime.now(UTC),
-                section={"campaign_messages": messages},
-            ),
-        )
-
-
 PROJECTIONS: dict[str, Projection] = {
     ce.CampaignLaunched.ce_type(): launched,
     ce.MessageSent.ce_type(): _stage("sent_at", ce.MessageSent),
@@ -165,6 +131,5 @@ PROJECTIONS: dict[str, Projection] = {
     se.SlaBreached.ce_type(): sla_breached,
     se.SatisfactionRated.ce_type(): rated,
     ie.OrderPlaced.ce_type(): order_placed,
-    pe.CustomerErased.ce_type(): customer_erased,
-    pe.ExportRequested.ce_type(): export_requested,
+    **privacy_requests.PROJECTIONS,  # erasure, export, unmerge
 }

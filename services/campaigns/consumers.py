@@ -4,9 +4,11 @@ claim's transaction, so an event is applied once."""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 
-from services.campaigns.store import audience, journeys, membership
+from services.campaigns.store import audience, journeys, membership, privacy
 from shared.cloudevents import Envelope
 from shared.events.contacts import (
     ConsentChanged,
@@ -25,7 +27,7 @@ ORDER_EVENT_NAME = "Order Placed"  # what `{"event": "Order Placed"}` matches fo
 def register(runtime: Runtime) -> None:
     @runtime.on(CustomerCreated, CustomerUpdated)
     async def project_customer(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = (CustomerCreated if env.name == "CustomerCreated" else CustomerUpdated)
+        event = CustomerCreated if env.name == "CustomerCreated" else CustomerUpdated
         snapshot = event.model_validate(env.data)
         await audience.lock_for_events(conn)
         await audience.apply_snapshot(conn, snapshot.customer_id, snapshot.model_dump())
@@ -44,6 +46,8 @@ def register(runtime: Runtime) -> None:
     async def project_merge(conn: asyncpg.Connection, env: Envelope) -> None:
         merged = CustomersMerged.model_validate(env.data)
         await audience.lock_for_events(conn)
+        survivor, merged_id = uuid.UUID(merged.customer_id), uuid.UUID(merged.merged_id)
+        await privacy.remember_merge(conn, merged_id, survivor)  # so an unmerge can undo it
         await audience.mark_merged(conn, merged.customer_id, merged.merged_id)
         await membership.reevaluate(conn, [merged.merged_id, merged.customer_id])
 
@@ -59,7 +63,10 @@ def register(runtime: Runtime) -> None:
         metrics = CustomerMetricsChanged.model_validate(env.data)
         await audience.lock_for_events(conn)
         await audience.set_metrics(
-            conn, metrics.customer_id, metrics.orders_count, metrics.total_spent,
+            conn,
+            metrics.customer_id,
+            metrics.orders_count,
+            metrics.total_spent,
             metrics.last_seen,
         )
         await membership.reevaluate(conn, [metrics.customer_id])
@@ -71,7 +78,10 @@ def register(runtime: Runtime) -> None:
             return
         await audience.lock_for_events(conn)
         await audience.record_event(
-            conn, f"interaction:{touch.interaction_id}", touch.customer_id, touch.name,
+            conn,
+            f"interaction:{touch.interaction_id}",
+            touch.customer_id,
+            touch.name,
             touch.occurred_at,
         )
         await membership.reevaluate(conn, [touch.customer_id])
@@ -83,13 +93,17 @@ def register(runtime: Runtime) -> None:
             return
         await audience.lock_for_events(conn)
         await audience.record_event(
-            conn, f"order:{order.store_id}:{order.order_id}", order.customer_id,
-            ORDER_EVENT_NAME, order.placed_at,
+            conn,
+            f"order:{order.store_id}:{order.order_id}",
+            order.customer_id,
+            ORDER_EVENT_NAME,
+            order.placed_at,
         )
         await membership.reevaluate(conn, [order.customer_id])
-        context = order.model_dump(mode="json", include={"order_id", "store_id", "channel",
-                                                         "currency", "total", "lines",
-                                                         "placed_at"})
+        context = order.model_dump(
+            mode="json",
+            include={"order_id", "store_id", "channel", "currency", "total", "lines", "placed_at"},
+        )
         await journeys.trigger(conn, "order_placed", env.id, order.customer_id, context)
 
     @runtime.on(TicketStatusChanged)

@@ -11,6 +11,7 @@ import asyncpg
 
 from services.support.domain import normalise_email
 from services.support.store import privacy as store
+from services.support.store import requesters
 from shared.cloudevents import Envelope
 from shared.events.privacy import CustomerErased, CustomersUnmerged, ExportRequested
 from shared.privacy import answer_erasure, answer_export, erased_hashes, erased_ids, guard_erased
@@ -35,6 +36,9 @@ def register(runtime: Runtime) -> None:
     async def unmerge(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomersUnmerged.model_validate(env.data)
         emails = [_email(i["value"]) for i in event.identities if i.get("kind") == "email"]
+        await requesters.forget_merge(
+            conn, uuid.UUID(event.customer_id), uuid.UUID(event.restored_id)
+        )
         await store.unmerge(
             conn, uuid.UUID(event.customer_id), uuid.UUID(event.restored_id),
             [e for e in emails if e],

@@ -18,10 +18,13 @@ from services.campaigns.rules.evaluate import matches
 from services.campaigns.rules.parse import event_names, inline
 from services.campaigns.sending import mail
 from services.campaigns.sending.smtp import Outcome, SmtpRelay
-from services.campaigns.store import audience, membership, messages
+from services.campaigns.store import audience, membership, messages, privacy
 from shared.logging import get_logger
+from shared.privacy import email_hash, erased_among, is_erased
 
 log = get_logger(__name__)
+_STATUS = {Outcome.SENT: "sent", Outcome.BOUNCE: "bounced"}
+ERASED_ADDRESS = "the address belongs to an erased person"
 
 
 @dataclass(frozen=True)
@@ -75,20 +78,27 @@ class Sender:
             await messages.finish(conn, row["id"], "failed", "its campaign or journey is gone")
             return None
         if contact is None or not contact["known"]:
-            await messages.retry_later(conn, row, "the customer is not known yet",
-                                       self.settings.campaigns_max_attempts)
+            await messages.retry_later(
+                conn, row, "the customer is not known yet", self.settings.campaigns_max_attempts
+            )
             return None
         reason = await self._refusal(conn, contact, source)
         if reason is not None:
             await messages.finish(conn, row["id"], "skipped", reason)
+            if reason == ERASED_ADDRESS:  # the row must not keep the address either
+                await privacy.forget_addresses(conn, [row["id"]])
             return None
         context = {**audience.template_fields(contact), "event": row["context"] or {}}
         links = mail.Links(self.base, self.runtime.signing_key, str(row["id"]))
         try:
             built, subject = mail.build(
-                message_id=str(row["id"]), to=contact["email"],
-                from_address=source["from_address"], subject_template=source["subject"],
-                html_template=source["html"], context=context, links=links,
+                message_id=str(row["id"]),
+                to=contact["email"],
+                from_address=source["from_address"],
+                subject_template=source["subject"],
+                html_template=source["html"],
+                context=context,
+                links=links,
             )
         except (TemplateError, ValueError) as exc:
             await messages.finish(conn, row["id"], "failed", f"template: {exc}"[:500])
@@ -100,6 +110,8 @@ class Sender:
             return "the customer was deleted or merged"
         if not contact["email"]:
             return "the customer has no email address"
+        if await erased_among(conn, [email_hash(contact["email"]), str(contact["customer_id"])]):
+            return ERASED_ADDRESS
         if await messages.is_suppressed(conn, contact["email"]):
             return "the address is suppressed after a permanent bounce"
         consent = (contact["consent"] or {}).get("email")
@@ -114,15 +126,22 @@ class Sender:
     async def _record(
         self, conn: asyncpg.Connection, row: Any, ready: Ready, outcome: Outcome, detail: str
     ) -> None:
-        if outcome is Outcome.SENT:
+        if outcome in (Outcome.SENT, Outcome.BOUNCE) and await is_erased(conn, row["customer_id"]):
+            # erased while the mail was on its way: record the outcome, none of the person
+            await messages.finish(conn, row["id"], _STATUS[outcome], "the customer was erased")
+        elif outcome is Outcome.SENT:
             await messages.mark_sent(conn, row, ready.email, ready.subject)
         elif outcome is Outcome.BOUNCE:
             await messages.mark_bounced(conn, row, ready.email, detail)
         elif outcome is Outcome.RETRY:
             await messages.retry_later(conn, row, detail, self.settings.campaigns_max_attempts)
         else:
-            await messages.finish(conn, row["id"], outcome.value if outcome is Outcome.UNKNOWN
-                                  else "failed", detail[:500])
+            await messages.finish(
+                conn,
+                row["id"],
+                outcome.value if outcome is Outcome.UNKNOWN else "failed",
+                detail[:500],
+            )
         log.info("message.delivered", message_id=str(row["id"]), outcome=outcome.value)
 
 

@@ -1,6 +1,8 @@
 """The requester projection: which contacts customer an address belongs to.
 
 Filled from contacts' events; an unknown address is asked about with an IdentityRequest.
+Merged customers resolve to their survivor (`merged_customers`), whatever order contacts'
+events arrive in.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncpg
 from shared import outbox
 from shared.events.contacts import IdentityRequest
 from shared.events.support import TicketOpened
+from shared.privacy import remember_moves, take_moves
 
 ASK_AGAIN_AFTER = "10 minutes"  # an unanswered request is repeated after this long
 
@@ -51,7 +54,9 @@ async def customer_for(conn: asyncpg.Connection, email: str) -> uuid.UUID | None
 
 
 async def link(conn: asyncpg.Connection, email: str, customer_id: uuid.UUID) -> None:
-    """Contacts says `email` is `customer_id`: remember it and fill the tickets that lacked it."""
+    """Contacts says `email` is `customer_id` (or its survivor, when it was merged since):
+    remember it and fill the tickets that lacked it."""
+    customer_id = await survivor_of(conn, customer_id)
     await conn.execute(
         "INSERT INTO requesters (email, customer_id) VALUES ($1, $2)"
         " ON CONFLICT (email) DO UPDATE SET customer_id = EXCLUDED.customer_id, updated_at = now()",
@@ -92,6 +97,7 @@ async def _announce_requesters(
 
 async def fill_known(conn: asyncpg.Connection, email: str, customer_id: uuid.UUID) -> None:
     """A customer snapshot names this address: remember it, unless we already know better."""
+    customer_id = await survivor_of(conn, customer_id)
     updated = await conn.execute(
         "INSERT INTO requesters (email, customer_id) VALUES ($1, $2)"
         " ON CONFLICT (email) DO UPDATE SET customer_id = EXCLUDED.customer_id, updated_at = now()"
@@ -105,6 +111,7 @@ async def fill_known(conn: asyncpg.Connection, email: str, customer_id: uuid.UUI
 
 async def merge(conn: asyncpg.Connection, survivor: uuid.UUID, merged: uuid.UUID) -> None:
     """Everything of the merged customer now belongs to the survivor."""
+    await _remember_survivor(conn, survivor, merged)
     await conn.execute(
         "UPDATE requesters SET customer_id = $1, updated_at = now() WHERE customer_id = $2",
         survivor,
@@ -112,6 +119,48 @@ async def merge(conn: asyncpg.Connection, survivor: uuid.UUID, merged: uuid.UUID
     )
     await conn.execute(
         "UPDATE tickets SET customer_id = $1 WHERE customer_id = $2", survivor, merged
+    )
+
+
+async def survivor_of(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID:
+    """The customer an id stands for now: its survivor when it was merged, else itself."""
+    survivor = await conn.fetchval(
+        "SELECT survivor_id FROM merged_customers WHERE merged_id = $1", customer_id
+    )
+    return survivor or customer_id
+
+
+async def _remember_survivor(
+    conn: asyncpg.Connection, survivor: uuid.UUID, merged: uuid.UUID
+) -> None:
+    """Record the merge; customers merged into `merged` earlier now resolve to `survivor` too
+    (remembered, so an unmerge points them back)."""
+    chained = await conn.fetch(
+        "UPDATE merged_customers SET survivor_id = $1 WHERE survivor_id = $2"
+        " RETURNING merged_id::text",
+        survivor,
+        merged,
+    )
+    await remember_moves(conn, merged, survivor, "merged_customer", [r[0] for r in chained])
+    await conn.execute(
+        "INSERT INTO merged_customers (merged_id, survivor_id) VALUES ($1, $2)"
+        " ON CONFLICT (merged_id) DO UPDATE SET survivor_id = EXCLUDED.survivor_id,"
+        " merged_at = now()",
+        merged,
+        survivor,
+    )
+
+
+async def forget_merge(conn: asyncpg.Connection, survivor: uuid.UUID, restored: uuid.UUID) -> None:
+    """An unmerge: `restored` stands for itself again, and so do those merged into it."""
+    await conn.execute("DELETE FROM merged_customers WHERE merged_id = $1", restored)
+    chained = await take_moves(conn, restored, survivor, "merged_customer")
+    await conn.execute(
+        "UPDATE merged_customers SET survivor_id = $3 WHERE merged_id = ANY($1::uuid[])"
+        " AND survivor_id = $2",
+        chained,
+        survivor,
+        restored,
     )
 
 
