@@ -59,6 +59,10 @@ class EventDispatcher:
         self.service = service
         self.by_type: dict[str, Route] = {}
         self.by_topic: dict[str, Route] = {}
+        # `async (conn, envelopes) -> envelopes kept`, run once per batch inside its transaction
+        self.filters: list[
+            Callable[[asyncpg.Connection, list[Envelope]], Awaitable[list[Envelope]]]
+        ] = []
         self.topics: set[str] = set()
         self._pool = pool_getter
         self._producer = producer_getter
@@ -103,7 +107,8 @@ class EventDispatcher:
                 metrics.EVENTS_CONSUMED.labels(self.service, self.service, "duplicate").inc(
                     duplicates
                 )
-            for route, run in _runs(_first_of_each(envs, new), self.route):
+            fresh = await self._filtered(conn, _first_of_each(envs, new))
+            for route, run in _runs(fresh, self.route):
                 try:
                     async with conn.transaction():  # a savepoint: a failure undoes only this run
                         await route.apply(conn, run)
@@ -121,11 +126,18 @@ class EventDispatcher:
                 )
         return failed
 
+    async def _filtered(self, conn: asyncpg.Connection, envs: list[Envelope]) -> list[Envelope]:
+        for keep in self.filters:
+            if not envs:
+                break
+            envs = await keep(conn, envs)
+        return envs
+
     async def _apply_one(self, env: Envelope) -> None:
         route = self.route(env)
         assert route is not None
         async with self._pool().acquire() as conn, conn.transaction():
-            if await inbox.claim(conn, self.service, env.id):
+            if await inbox.claim(conn, self.service, env.id) and await self._filtered(conn, [env]):
                 await route.apply(conn, [env])
 
     async def _retry_alone(self, env: Envelope, first: Exception, records: Any) -> None:
@@ -187,12 +199,13 @@ class EventDispatcher:
 def _runs(
     envs: list[Envelope], route_of: Callable[[Envelope], Route | None]
 ) -> list[tuple[Route, list[Envelope]]]:
-    """Consecutive events sharing a batch route form one run; order is kept."""
+    """Consecutive events sharing a route form one run (one savepoint); order is kept. When a
+    run fails, each of its events is retried alone, so a poison event is still parked alone."""
     runs: list[tuple[Route, list[Envelope]]] = []
     for env in envs:
         route = route_of(env)
         assert route is not None
-        if runs and route.batch and runs[-1][0] is route:
+        if runs and runs[-1][0] is route:
             runs[-1][1].append(env)
         else:
             runs.append((route, [env]))

@@ -18,7 +18,6 @@ import hashlib
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.util import find_spec
 from typing import Any
@@ -30,7 +29,7 @@ from shared import outbox
 from shared.cloudevents import Envelope
 from shared.events.privacy import ANSWERS
 from shared.logging import get_logger
-from shared.messaging import EventDispatcher, Route
+from shared.messaging import EventDispatcher
 
 log = get_logger(__name__)
 
@@ -111,16 +110,6 @@ async def is_erased(conn: asyncpg.Connection, customer_id: uuid.UUID | str) -> b
     return bool(await erased_among(conn, [str(customer_id)]))
 
 
-@dataclass(frozen=True)
-class GuardedRoute(Route):
-    """A route that first drops the events naming an erased person (one query per run)."""
-
-    async def apply(self, conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-        kept = await drop_erased(conn, envs)
-        if kept:
-            await super().apply(conn, kept)
-
-
 async def drop_erased(conn: asyncpg.Connection, envs: list[Envelope]) -> list[Envelope]:
     """The events that do not name an erased person (privacy requests and answers always pass)."""
     candidates = {e.id: subject_values(e) for e in envs if not is_privacy_topic(e.topic)}
@@ -131,11 +120,9 @@ async def drop_erased(conn: asyncpg.Connection, envs: list[Envelope]) -> list[En
 
 
 def guard_erased(dispatcher: EventDispatcher) -> None:
-    """Wrap every registered route; call once all handlers of the service are registered."""
-    for table in (dispatcher.by_type, dispatcher.by_topic):
-        for key, route in list(table.items()):
-            if not isinstance(route, GuardedRoute):
-                table[key] = GuardedRoute(route.handler, route.batch)
+    """Drop the events that name an erased person, once per batch, before any handler runs."""
+    if drop_erased not in dispatcher.filters:
+        dispatcher.filters.append(drop_erased)
 
 
 async def scrub_outbox(conn: asyncpg.Connection, values: Iterable[str]) -> int:
