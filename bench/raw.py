@@ -20,6 +20,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.payloads import track_event
+from ecrm.syspkg import ensure_program
 from shared.kafka_admin import ensure_topics
 
 TRIVIAL_APP = """
@@ -182,9 +183,9 @@ def wrk(
     url: str, seconds: int, connections: int, script: Path | None = None, threads: int = 2
 ) -> dict[str, float]:
     """Run wrk and read its summary (requests/s, latency percentiles, errors)."""
-    binary = shutil.which("wrk")
+    binary = ensure_program(("wrk",), "wrk")
     if binary is None:
-        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+        raise RuntimeError("wrk is not installed and cannot be (apt-get install wrk, as root)")
     argv = [
         binary,
         "-t",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+
+from ecrm.syspkg import ensure_program
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 APT_PACKAGE = "chromium"
@@ -37,29 +38,9 @@ def find_chromium() -> str | None:
 
 def ensure_chromium(timeout_s: float = 900) -> str | None:
     found = find_chromium()
-    if found or not _can_install():
+    if found:
         return found
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--no-install-recommends", APT_PACKAGE],
-    ):
-        try:
-            subprocess.run(
-                argv,
-                check=True,
-                env=env,
-                timeout=timeout_s,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-        except (subprocess.SubprocessError, OSError):
-            return None
-    return find_chromium()
-
-
-def _can_install() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
+    return ensure_program(CANDIDATES, APT_PACKAGE, timeout_s)
 
 
 if __name__ == "__main__":

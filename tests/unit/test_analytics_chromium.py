@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 
-from ecrm import chromium
+from ecrm import chromium, syspkg
 
 
 def test_an_explicit_browser_path_wins(tmp_path, monkeypatch):
@@ -22,7 +22,7 @@ def test_nothing_is_installed_when_a_browser_is_on_the_path(tmp_path, monkeypatc
     monkeypatch.delenv("ECRM_CHROMIUM", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(
-        chromium.subprocess,
+        syspkg.subprocess,
         "run",
         lambda *a, **k: (_ for _ in ()).throw(AssertionError("must not install")),
     )
@@ -33,7 +33,7 @@ def test_without_a_way_to_install_it_says_none(tmp_path, monkeypatch):
     monkeypatch.delenv("ECRM_CHROMIUM", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))  # no browser, and no apt-get to install one
     monkeypatch.setattr(
-        chromium.subprocess,
+        syspkg.subprocess,
         "run",
         lambda *a, **k: (_ for _ in ()).throw(AssertionError("must not try to install")),
     )
