@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.cloudevents import Envelope
 from shared.events.interactions import InteractionRecorded, OrderPlaced
-from shared.ids import uuid7
+from shared.ids import parse_uuid, uuid7
 
 CHANNEL_OF_OWNER = {
     "support": "support",
@@ -59,6 +59,8 @@ def from_interaction(event: InteractionRecorded) -> Entry:
     if event.traits:
         data["traits"] = event.traits
     return Entry(
+        # the ingestion id (time-ordered): calls stamped the same millisecond keep their order
+        id=parse_uuid(event.interaction_id) or uuid7(),
         ref=interaction_ref(event.interaction_id),
         channel=event.channel,
         type=event.kind,
