@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import metrics
 from shared.db import UNAVAILABLE
-from shared.errors import Problem
+from shared.errors import Problem, invalid
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -190,3 +190,21 @@ def service_router(prefix: str, tag: str) -> Any:
     from shared.auth import ScopedRoute
 
     return APIRouter(prefix=prefix, tags=[tag], route_class=ScopedRoute, strict_content_type=False)
+
+
+def with_etag(body: dict[str, Any], status: int = 200, location: str | None = None) -> JSON:
+    """A versioned resource: its version is its ETag (for `If-Match` on the next write)."""
+    headers = {"ETag": f'"{body["version"]}"'}
+    if location:
+        headers["Location"] = location
+    return JSON(body, status_code=status, headers=headers)
+
+
+def if_match(value: str | None) -> int | None:
+    """The version an `If-Match` header names; None when absent or `*` (unconditional)."""
+    if value is None or value.strip() == "*":
+        return None
+    try:
+        return int(value.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise invalid("If-Match", "must be an ETag returned by this API") from None

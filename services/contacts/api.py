@@ -20,7 +20,8 @@ from services.contacts.domain import (
 from services.contacts.store import customers, identify, merge, rows, search
 from shared.auth import scoped
 from shared.errors import invalid, not_found
-from shared.http import JSON, service_router
+from shared.http import JSON, service_router, with_etag
+from shared.http import if_match as version_in
 from shared.ids import parse_uuid
 from shared.pagination import decode_cursor, page
 
@@ -39,29 +40,13 @@ def _id(value: str, field: str = "id") -> uuid.UUID:
     return parsed
 
 
-def _with_etag(body: dict[str, Any], status: int = 200, location: str | None = None) -> JSON:
-    headers = {"ETag": f'"{body["version"]}"'}
-    if location:
-        headers["Location"] = location
-    return JSON(body, status_code=status, headers=headers)
-
-
-def _if_match(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
-        return None
-    try:
-        return int(value.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise invalid("If-Match", "must be an ETag returned by this API") from None
-
-
 @router.post("", status_code=201, **WRITE)
 async def create_customer(body: CustomerIn, request: Request) -> JSON:
     async with _pool(request).acquire() as conn:
         row = await customers.create(conn, body)
         idents = await rows.identities_of(conn, row["id"]) if body.identities else []
     out = rows.public(row, idents)
-    return _with_etag(out, 201, f"/api/v1/customers/{out['id']}")
+    return with_etag(out, 201, f"/api/v1/customers/{out['id']}")
 
 
 @router.post("/identify", responses={201: {"description": "a new customer was created"}}, **WRITE)
@@ -122,7 +107,7 @@ async def get_customer(customer_id: str, request: Request) -> JSON:
         if row is None:
             raise not_found("customer", customer_id)
         idents = await rows.identities_of(conn, row["id"])
-    return _with_etag(rows.public(row, idents))
+    return with_etag(rows.public(row, idents))
 
 
 @router.patch("/{customer_id}", **WRITE)
@@ -133,8 +118,8 @@ async def patch_customer(
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSON:
     async with _pool(request).acquire() as conn:
-        row = await customers.patch(conn, _id(customer_id), body, _if_match(if_match))
-    return _with_etag(rows.public(row))
+        row = await customers.patch(conn, _id(customer_id), body, version_in(if_match))
+    return with_etag(rows.public(row))
 
 
 @router.delete("/{customer_id}", status_code=204, **WRITE)
@@ -150,7 +135,7 @@ async def merge_customers(customer_id: str, body: MergeIn, request: Request) -> 
     async with _pool(request).acquire() as conn:
         row = await merge.merge(conn, _id(customer_id), merged_id, request.state.principal)
         idents = await rows.identities_of(conn, row["id"])
-    return _with_etag(rows.public(row, idents))
+    return with_etag(rows.public(row, idents))
 
 
 @router.put("/{customer_id}/consent", **WRITE)
@@ -159,7 +144,7 @@ async def set_consent(customer_id: str, body: ConsentIn, request: Request) -> JS
         row = await customers.set_consent(
             conn, _id(customer_id), body.channel, body.state, body.source, body.legal_basis
         )
-    return _with_etag(rows.public(row))
+    return with_etag(rows.public(row))
 
 
 @router.get("/{customer_id}/consent/history", **READ)

@@ -6,13 +6,25 @@ import json
 import subprocess
 import sys
 
-FIELDS = ("ingest_events_per_s", "e2e_p50_ms", "e2e_p99_ms", "api_creates_per_s", "api_p99_ms",
-          "raw_broker_events_per_s", "raw_gateway_req_per_s", "raw_db_inserts_per_s")
+FIELDS = (
+    "ingest_events_per_s",
+    "e2e_p50_ms",
+    "e2e_p99_ms",
+    "api_creates_per_s",
+    "api_p99_ms",
+    "raw_broker_events_per_s",
+    "raw_gateway_req_per_s",
+    "raw_db_inserts_per_s",
+)
 
 
 def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure():
-    result = subprocess.run([sys.executable, "-m", "ecrm.cli", "bench", "--smoke"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "ecrm.cli", "bench", "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     for field in FIELDS:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -18,31 +16,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from ecrm.ports import free_port, free_port_block
 from shared.settings import Settings
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports (below the kernel's ephemeral range)."""
-    for _ in range(200):
-        base = random.randrange(20000, 32000)
-        if all(port_is_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 def settings_on_free_ports(home: Path, **overrides: object) -> Settings:

@@ -10,7 +10,8 @@ from fastapi import Request
 
 from shared.auth import scoped
 from shared.errors import invalid, not_found
-from shared.http import JSON
+from shared.http import if_match as if_match  # re-exported for the routes
+from shared.http import with_etag as with_etag
 from shared.ids import parse_uuid
 from shared.pagination import decode_cursor
 
@@ -41,22 +42,6 @@ def field_id(value: str | None, field: str) -> uuid.UUID | None:
     if parsed is None:
         raise invalid(field, "not a valid id (a UUID)")
     return parsed
-
-
-def with_etag(body: dict[str, Any], status: int = 200, location: str | None = None) -> JSON:
-    headers = {"ETag": f'"{body["version"]}"'}
-    if location:
-        headers["Location"] = location
-    return JSON(body, status_code=status, headers=headers)
-
-
-def if_match(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
-        return None
-    try:
-        return int(value.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise invalid("If-Match", "must be an ETag returned by this API") from None
 
 
 def id_cursor(cursor: str | None) -> uuid.UUID | None:

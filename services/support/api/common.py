@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
 from fastapi import Request
@@ -11,7 +10,8 @@ from fastapi import Request
 from services.support import csat_token
 from services.support.config import get_support_settings
 from shared.errors import invalid, not_found
-from shared.http import JSON
+from shared.http import if_match as if_match  # re-exported for the routes
+from shared.http import with_etag as with_etag
 from shared.ids import parse_uuid
 
 
@@ -28,22 +28,6 @@ def parse_id(value: str, what: str, field: str = "id") -> uuid.UUID:
     if parsed is None:
         raise not_found(what, value) if field == "id" else invalid(field, f"not a {what} id")
     return parsed
-
-
-def with_etag(body: dict[str, Any], status: int = 200, location: str | None = None) -> JSON:
-    headers = {"ETag": f'"{body["version"]}"'}
-    if location:
-        headers["Location"] = location
-    return JSON(body, status_code=status, headers=headers)
-
-
-def if_match(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
-        return None
-    try:
-        return int(value.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise invalid("If-Match", "must be an ETag returned by this API") from None
 
 
 def csat_url(request: Request, ticket_id: uuid.UUID) -> str:
