@@ -20,16 +20,19 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from importlib.util import find_spec
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
 
 from shared import outbox
 from shared.cloudevents import Envelope
-from shared.events.privacy import ANSWERS
+from shared.events.privacy import ANSWERS, CustomerErased, ExportRequested
 from shared.logging import get_logger
 from shared.messaging import EventDispatcher
+
+if TYPE_CHECKING:
+    from shared.service import Runtime
 
 log = get_logger(__name__)
 
@@ -286,3 +289,23 @@ async def answer_export(
             section=cap_section(section), at=datetime.now(UTC),
         ),
     )  # fmt: skip
+
+
+Erase = Callable[[asyncpg.Connection, str, list, list], Awaitable[Any]]
+Section = Callable[[asyncpg.Connection, list], Awaitable[dict[str, Any]]]
+
+
+def answer_requests(runtime: Runtime, service: str, erase: Erase, section: Section) -> None:
+    """The erasure and export handlers every service has: apply the service's own `erase`
+    (customer id, ids, hashes) or build its export `section` (ids), then answer naming it."""
+
+    @runtime.on(CustomerErased)
+    async def erase_person(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = CustomerErased.model_validate(env.data)
+        await erase(conn, event.customer_id, erased_ids(event), erased_hashes(event))
+        await answer_erasure(conn, service, event)
+
+    @runtime.on(ExportRequested)
+    async def export_person(conn: asyncpg.Connection, env: Envelope) -> None:
+        event = ExportRequested.model_validate(env.data)
+        await answer_export(conn, service, event, await section(conn, erased_ids(event)))

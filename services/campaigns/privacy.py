@@ -13,25 +13,19 @@ import asyncpg
 from services.campaigns.store import audience, membership
 from services.campaigns.store import privacy as store
 from shared.cloudevents import Envelope
-from shared.events.privacy import CustomerErased, CustomersUnmerged, ExportRequested
-from shared.privacy import answer_erasure, answer_export, erased_hashes, erased_ids
+from shared.events.privacy import CustomersUnmerged
+from shared.privacy import answer_requests
 from shared.service import Runtime
 
 SERVICE = "campaigns"
 
 
 def register(runtime: Runtime) -> None:
-    @runtime.on(CustomerErased)
-    async def erase(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = CustomerErased.model_validate(env.data)
-        await audience.lock_for_events(conn)
-        await store.erase(conn, event.customer_id, erased_ids(event), erased_hashes(event))
-        await answer_erasure(conn, SERVICE, event)
+    async def erase(conn: asyncpg.Connection, customer_id: str, ids: list, hashes: list) -> None:
+        await audience.lock_for_events(conn)  # no segment update runs beside the erasure
+        await store.erase(conn, customer_id, ids, hashes)
 
-    @runtime.on(ExportRequested)
-    async def export(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = ExportRequested.model_validate(env.data)
-        await answer_export(conn, SERVICE, event, await store.section(conn, erased_ids(event)))
+    answer_requests(runtime, SERVICE, erase, store.section)
 
     @runtime.on(CustomersUnmerged)
     async def unmerge(conn: asyncpg.Connection, env: Envelope) -> None:

@@ -14,13 +14,10 @@ import asyncpg
 from services.interactions.consumers import publish_metrics
 from services.interactions.store import privacy as store
 from shared.cloudevents import Envelope
-from shared.events.privacy import CustomerErased, CustomersUnmerged, ExportRequested
+from shared.events.privacy import CustomersUnmerged
 from shared.privacy import (
-    answer_erasure,
-    answer_export,
+    answer_requests,
     days_setting,
-    erased_hashes,
-    erased_ids,
     guard_erased,
     purge_every,
 )
@@ -39,16 +36,7 @@ def raw_retention_days(environ: Mapping[str, str] | None = None) -> int:
 def register(runtime: Runtime) -> None:
     days = raw_retention_days()
 
-    @runtime.on(CustomerErased)
-    async def erase(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = CustomerErased.model_validate(env.data)
-        await store.erase(conn, event.customer_id, erased_ids(event), erased_hashes(event))
-        await answer_erasure(conn, SERVICE, event)
-
-    @runtime.on(ExportRequested)
-    async def export(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = ExportRequested.model_validate(env.data)
-        await answer_export(conn, SERVICE, event, await store.section(conn, erased_ids(event)))
+    answer_requests(runtime, SERVICE, store.erase, store.section)
 
     @runtime.on(CustomersUnmerged)
     async def unmerge(conn: asyncpg.Connection, env: Envelope) -> None:

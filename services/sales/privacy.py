@@ -11,24 +11,18 @@ import asyncpg
 
 from services.sales.store import privacy as store
 from shared.cloudevents import Envelope
-from shared.events.privacy import CustomerErased, CustomersUnmerged, ExportRequested
-from shared.privacy import answer_erasure, answer_export, erased_hashes, erased_ids, guard_erased
+from shared.events.privacy import CustomersUnmerged
+from shared.privacy import (
+    answer_requests,
+    guard_erased,
+)
 from shared.service import Runtime
 
 SERVICE = "sales"
 
 
 def register(runtime: Runtime) -> None:
-    @runtime.on(CustomerErased)
-    async def erase(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = CustomerErased.model_validate(env.data)
-        await store.erase(conn, event.customer_id, erased_ids(event), erased_hashes(event))
-        await answer_erasure(conn, SERVICE, event)
-
-    @runtime.on(ExportRequested)
-    async def export(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = ExportRequested.model_validate(env.data)
-        await answer_export(conn, SERVICE, event, await store.section(conn, erased_ids(event)))
+    answer_requests(runtime, SERVICE, store.erase, store.section)
 
     @runtime.on(CustomersUnmerged)
     async def unmerge(conn: asyncpg.Connection, env: Envelope) -> None:
