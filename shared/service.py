@@ -42,6 +42,17 @@ from shared.settings import Settings, get_settings
 log = get_logger(__name__)
 
 
+# An advisory lock on one bigint key shows in pg_locks as (classid, objid) = its high, low words.
+_CONSUMER_LOCK_HELD = """
+SELECT EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND objsubid = 1
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND ((classid::bigint << 32) | objid::bigint) = hashtext($1)::bigint
+)
+"""
+
+
 class Runtime:
     def __init__(
         self,
@@ -255,12 +266,21 @@ class Runtime:
             return {"status": "starting", "service": self.name}
         try:
             async with self.db.acquire(timeout=2) as conn:
-                await conn.fetchval("SELECT 1")
+                consumer = await self._consumer_state(conn)
         except Exception as exc:
             return {"status": "degraded", "service": self.name, "database": repr(exc)}
-        consumer = "n/a" if not self.dispatcher.topics else ("up" if self.consuming else "standby")
         topics = sorted(self.dispatcher.topics)
         return {"status": "ok", "service": self.name, "consumer": consumer, "topics": topics}
+
+    async def _consumer_state(self, conn: asyncpg.Connection) -> str:
+        """`up` when this process consumes or another process of the service holds the consumer
+        lock (several worker processes answer /healthz in turn); `electing` otherwise."""
+        if not self.dispatcher.topics:
+            return "n/a"
+        if self.consuming:
+            return "up"
+        held = await conn.fetchval(_CONSUMER_LOCK_HELD, f"consumer:{self.name}")
+        return "up" if held else "electing"
 
     async def refresh_gauges(self) -> None:
         with contextlib.suppress(Exception):
