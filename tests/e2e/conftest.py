@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ def stack() -> Iterator[EmbeddedStack]:
     home = Path(tempfile.mkdtemp(prefix="ecrm-e2e-"))
     with EmbeddedStack(stack_settings(home)) as running:
         yield running
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
