@@ -51,3 +51,12 @@ def invalid(field: str, message: str) -> Problem:
         f"{field}: {message}",
         errors=[{"field": field, "message": message}],
     )
+
+
+def require_version(what: str, current: int, expected: int | None) -> None:
+    """Optimistic concurrency: an `If-Match` naming another version than the stored one is 412."""
+    if expected is not None and expected != current:
+        raise Problem(
+            412, "Precondition failed", f"the {what} is at version {current}",
+            current_version=current,
+        )  # fmt: skip

@@ -19,7 +19,7 @@ from services.contacts.store.rows import (
     updated_event,
 )
 from shared import outbox
-from shared.errors import Problem, conflict, not_found
+from shared.errors import conflict, not_found, require_version
 from shared.events.contacts import ConsentChanged, CustomerDeleted, Identity, IdentityLinked
 from shared.ids import uuid7
 
@@ -133,13 +133,7 @@ async def patch(
         row = await resolve(conn, customer_id, lock=True)
         if row is None:
             raise not_found("customer", customer_id)
-        if if_match is not None and if_match != row["version"]:
-            raise Problem(
-                412,
-                "Precondition failed",
-                f"the customer is at version {row['version']}",
-                current_version=row["version"],
-            )
+        require_version("customer", row["version"], if_match)
         changes = body.model_dump(exclude_unset=True)
         changes = {k: v for k, v in changes.items() if v != row[k]}
         if changes.get("email"):

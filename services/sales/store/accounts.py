@@ -10,7 +10,7 @@ import asyncpg
 
 from services.sales.domain.accounts import AccountIn
 from shared import outbox
-from shared.errors import Problem, conflict, not_found
+from shared.errors import conflict, not_found, require_version
 from shared.events.sales import AccountCreated, AccountUpdated
 from shared.ids import uuid7
 
@@ -69,13 +69,7 @@ async def patch(
         row = await fetch(conn, account_id, lock=True)
         if row is None:
             raise not_found("account", account_id)
-        if if_match is not None and if_match != row["version"]:
-            raise Problem(
-                412,
-                "Precondition failed",
-                f"the account is at version {row['version']}",
-                current_version=row["version"],
-            )
+        require_version("account", row["version"], if_match)
         changes = {k: v for k, v in changes.items() if v != row[k]}
         if not changes:
             return row

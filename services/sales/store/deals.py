@@ -12,7 +12,7 @@ import asyncpg
 from services.sales.domain.deals import DealIn, Stage, StageError, decide_transition, first_stage
 from services.sales.store.pipelines import required_stages, stages_of
 from shared import outbox
-from shared.errors import Problem, invalid, not_found
+from shared.errors import invalid, not_found, require_version
 from shared.events.base import Event
 from shared.events.sales import DealCreated, DealLost, DealStageChanged, DealWon
 from shared.ids import uuid7
@@ -119,13 +119,7 @@ async def patch(
         row = await fetch(conn, deal_id, lock=True)
         if row is None:
             raise not_found("deal", deal_id)
-        if if_match is not None and if_match != row["version"]:
-            raise Problem(
-                412,
-                "Precondition failed",
-                f"the deal is at version {row['version']}",
-                current_version=row["version"],
-            )
+        require_version("deal", row["version"], if_match)
         await _require_account(conn, change.fields.get("account_id"))
         stages = await required_stages(conn, row["pipeline_id"])
         try:

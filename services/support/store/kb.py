@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.support.kb_domain import ArticleIn, ArticlePatch
-from shared.errors import Problem, invalid, not_found
+from shared.errors import invalid, not_found, require_version
 from shared.ids import uuid7
 
 COLUMNS = (
@@ -77,13 +77,7 @@ async def patch(
         )
         if row is None:
             raise not_found("article", article_id)
-        if if_match is not None and if_match != row["version"]:
-            raise Problem(
-                412,
-                "Precondition failed",
-                f"the article is at version {row['version']}",
-                current_version=row["version"],
-            )
+        require_version("article", row["version"], if_match)
         changes = body.model_dump(exclude_unset=True)
         for required in ("title", "body", "status"):
             if required in changes and changes[required] is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.errors import Problem, conflict, not_found
+from shared.errors import conflict, not_found, require_version
 
 COLUMNS = (
     "id, ref, subject, status, priority, channel, requester_email, customer_id, assignee, team,"
@@ -122,13 +122,7 @@ async def csat_of(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> dict[str, A
 
 
 def check_version(row: asyncpg.Record, if_match: int | None) -> None:
-    if if_match is not None and if_match != row["version"]:
-        raise Problem(
-            412,
-            "Precondition failed",
-            f"the ticket is at version {row['version']}",
-            current_version=row["version"],
-        )
+    require_version("ticket", row["version"], if_match)
 
 
 async def update(
