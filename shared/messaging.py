@@ -141,13 +141,10 @@ class EventDispatcher:
                 await route.apply(conn, [env])
 
     async def _retry_alone(self, env: Envelope, first: Exception, records: Any) -> None:
+        """The first retry is immediate: most events of a failed run are innocent bystanders of
+        one poison event, and must not wait. Only an event that fails on its own backs off."""
         error: Exception = first
         for attempt in range(2, self.max_attempts + 1):
-            metrics.CONSUMER_ERRORS.labels(self.service, self.service).inc()
-            log.warning(
-                "event.retry", event_id=env.id, ce_type=env.type, attempt=attempt, error=repr(error)
-            )
-            await asyncio.sleep(0.05 * 2**attempt)
             try:
                 await self._with_transient_retry(lambda: self._apply_one(env))
                 metrics.EVENTS_CONSUMED.labels(self.service, self.service, "applied").inc()
@@ -156,6 +153,11 @@ class EventDispatcher:
                 raise
             except Exception as exc:
                 error = exc
+            metrics.CONSUMER_ERRORS.labels(self.service, self.service).inc()
+            log.warning(
+                "event.retry", event_id=env.id, ce_type=env.type, attempt=attempt, error=repr(error)
+            )
+            await asyncio.sleep(0.05 * 2**attempt)
         record = next(
             r
             for r in records
