@@ -8,7 +8,8 @@ from typing import Any
 import asyncpg
 
 from services.contacts.domain import merged_fields
-from services.contacts.store.rows import COLUMNS, fetch, updated_event
+from services.contacts.store.customers import apply_changes
+from services.contacts.store.rows import fetch
 from shared import outbox
 from shared.errors import conflict, not_found
 from shared.events.contacts import CustomersMerged
@@ -74,16 +75,7 @@ async def _move(
     )
     if not changes:
         return survivor
-    columns = list(changes)
-    sets = ", ".join(f"{col} = ${i + 2}" for i, col in enumerate(columns))
-    updated = await conn.fetchrow(
-        f"UPDATE customers SET {sets}, version = version + 1, updated_at = now()"
-        f" WHERE id = $1 RETURNING {COLUMNS}",
-        survivor["id"],
-        *changes.values(),
-    )
-    await outbox.add(conn, updated_event(updated, sorted(columns)))
-    return updated
+    return await apply_changes(conn, survivor, changes)
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from services.contacts.store.customers import apply_changes
 from services.contacts.store.privacy_requests import audit
 from services.contacts.store.rows import COLUMNS, email_taken, fetch, updated_event
 from shared import outbox
@@ -78,16 +79,7 @@ async def _restore_survivor(
     }
     if not changes:
         return survivor
-    columns = list(changes)
-    sets = ", ".join(f"{col} = ${i + 2}" for i, col in enumerate(columns))
-    updated = await conn.fetchrow(
-        f"UPDATE customers SET {sets}, version = version + 1, updated_at = now()"
-        f" WHERE id = $1 RETURNING {COLUMNS}",
-        survivor["id"],
-        *changes.values(),
-    )
-    await outbox.add(conn, updated_event(updated, sorted(columns)))
-    return updated
+    return await apply_changes(conn, survivor, changes)
 
 
 def _same(current: Any, merged_value: Any) -> bool:
