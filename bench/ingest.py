@@ -1,8 +1,8 @@
 """Tracking ingestion, open loop: batches of 100 sent on a fixed schedule, whatever the replies.
 
 Latency is measured from the scheduled send time (no coordinated omission). A rate "keeps up"
-when the replies keep up and the pipeline behind them (outbox backlog + the interactions
-consumer's lag) stays bounded and drains.
+when the replies keep up and the pipeline behind them (outbox backlog + the lag of every
+consumer group of the interaction stream) stays bounded and drains.
 """
 
 from __future__ import annotations
@@ -90,15 +90,19 @@ async def open_loop(
     return result
 
 
+TOPIC = "ecrm.interactions.interaction"
+STREAM_GROUPS = ("interactions", "campaigns", "sales", "analytics")  # every reader of TOPIC
+
+
 async def pipeline_backlog(dsn: str, bootstrap: str) -> int:
-    """Events accepted but not yet applied by the interactions consumer."""
+    """Events accepted but not yet applied by every consumer of the interaction stream."""
     conn = await asyncpg.connect(dsn)
     try:
         outbox = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     finally:
         await conn.close()
-    lag = await consumer_lag(bootstrap, "interactions", ["ecrm.interactions.interaction"])
-    return outbox + sum(p.lag for p in lag)
+    lags = await asyncio.gather(*(consumer_lag(bootstrap, g, [TOPIC]) for g in STREAM_GROUPS))
+    return outbox + sum(p.lag for lag in lags for p in lag)
 
 
 async def wait_drained(dsn: str, bootstrap: str, timeout: float) -> float | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import date, datetime
 from pathlib import Path
 
 import asyncpg
@@ -45,7 +47,16 @@ def dump_json(value: object) -> str:
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=_plain)
+
+
+def _plain(value: object) -> object:
+    """What `json` cannot write itself, as orjson would have written it."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
 
 
 def load_json(text: str | bytes) -> object:

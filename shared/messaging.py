@@ -31,10 +31,19 @@ Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
 
 
+Wanted = Callable[[Envelope], bool]
+
+
 @dataclass(frozen=True)
 class Route:
     handler: Callable[..., Awaitable[None]]
     batch: bool  # True: handler(conn, [envelopes]); False: handler(conn, envelope)
+    # A cheap test on the envelope: events it refuses are skipped before any database work
+    # (no inbox row, no transaction). For handlers that would ignore them anyway.
+    when: Wanted | None = None
+
+    def wants(self, env: Envelope) -> bool:
+        return self.when is None or self.when(env)
 
     async def apply(self, conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         if self.batch:
@@ -42,6 +51,11 @@ class Route:
         else:
             for env in envs:
                 await self.handler(conn, env)
+
+
+def names_a_customer(env: Envelope) -> bool:
+    """For `when=`: the event names a known customer (anonymous touches do not)."""
+    return bool(env.data.get("customer_id"))
 
 
 class EventDispatcher:
@@ -69,10 +83,18 @@ class EventDispatcher:
         self.max_attempts = max_attempts
         self.transient_retries = transient_retries
 
-    def register(self, topic: str, ce_type: str, handler: Callable, *, batch: bool = False) -> None:
+    def register(
+        self,
+        topic: str,
+        ce_type: str,
+        handler: Callable,
+        *,
+        batch: bool = False,
+        when: Wanted | None = None,
+    ) -> None:
         if ce_type in self.by_type:
             raise ValueError(f"{self.service} already handles {ce_type}")
-        self.by_type[ce_type] = Route(handler, batch)
+        self.by_type[ce_type] = Route(handler, batch, when)
         self.topics.add(topic)
 
     def register_topic(self, topic: str, handler: Callable, *, batch: bool = False) -> None:
@@ -92,11 +114,17 @@ class EventDispatcher:
                 envelopes.append(Envelope.from_record(record))
             except MalformedEvent as exc:
                 await self.dead_letter(record, exc, attempts=0)
-        relevant = [e for e in envelopes if self.route(e) is not None]
+        relevant = [e for e in envelopes if self._wanted(e)]
+        if skipped := len(envelopes) - len(relevant):
+            metrics.EVENTS_CONSUMED.labels(self.service, self.service, "skipped").inc(skipped)
         if relevant:
             failed = await self._with_transient_retry(lambda: self._apply_batch(relevant))
             for env, exc in failed:
                 await self._retry_alone(env, exc, records)
+
+    def _wanted(self, env: Envelope) -> bool:
+        route = self.route(env)
+        return route is not None and route.wants(env)
 
     async def _apply_batch(self, envs: list[Envelope]) -> list[tuple[Envelope, Exception]]:
         failed: list[tuple[Envelope, Exception]] = []

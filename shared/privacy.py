@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import uuid
@@ -58,9 +59,10 @@ def identity_hash(value: str) -> str:
     return sha256_hex(value)
 
 
-def value_hashes(value: str) -> set[str]:
+@functools.lru_cache(maxsize=65_536)  # consumers hash the same visitors' ids batch after batch
+def value_hashes(value: str) -> frozenset[str]:
     """Every hash `value` could have been stored under (as an identity, or as an address)."""
-    return {identity_hash(value), email_hash(value)}
+    return frozenset((identity_hash(value), email_hash(value)))
 
 
 def subject_values(env: Envelope) -> set[str]:

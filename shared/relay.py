@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 
 import asyncpg
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared import metrics
@@ -25,7 +24,7 @@ from shared.outbox import NOTIFY_CHANNEL, purge_published
 log = get_logger(__name__)
 
 _SELECT = """
-SELECT id, event_id, topic, key, ce_type, subject, occurred_at, data
+SELECT id, event_id, topic, key, ce_type, subject, occurred_at, data::text AS data
 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
 """
 
@@ -116,7 +115,7 @@ class OutboxRelay:
             )
             futures.append(
                 await self.producer.send(
-                    r["topic"], orjson.dumps(r["data"]), key=r["key"].encode(), headers=headers
+                    r["topic"], r["data"].encode(), key=r["key"].encode(), headers=headers
                 )
             )
         await asyncio.gather(*futures)

@@ -33,7 +33,7 @@ from shared.http import (
     install_platform_routes,
 )
 from shared.logging import configure_logging, get_logger
-from shared.messaging import BatchHandler, EventDispatcher, Handler
+from shared.messaging import BatchHandler, EventDispatcher, Handler, Wanted
 from shared.privacy import guard_erased
 from shared.relay import OutboxRelay, make_producer
 from shared.revocation import RevocationList
@@ -101,17 +101,24 @@ class Runtime:
         assert self.producer is not None, "runtime not started"
         return self.producer
 
-    def on(self, *event_types: type[Event]) -> Callable[[Handler], Handler]:
-        """Register a handler `async def h(conn, envelope)` for these event types."""
+    def on(
+        self, *event_types: type[Event], when: Wanted | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler `async def h(conn, envelope)` for these event types; `when`
+        (optional) skips, before any database work, the events the handler would ignore."""
 
         def register(handler: Handler) -> Handler:
             for event_type in event_types:
-                self.dispatcher.register(event_type.topic(), event_type.ce_type(), handler)
+                self.dispatcher.register(
+                    event_type.topic(), event_type.ce_type(), handler, when=when
+                )
             return handler
 
         return register
 
-    def on_batch(self, *event_types: type[Event]) -> Callable[[BatchHandler], BatchHandler]:
+    def on_batch(
+        self, *event_types: type[Event], when: Wanted | None = None
+    ) -> Callable[[BatchHandler], BatchHandler]:
         """Register `async def h(conn, envelopes)`: consecutive events of these types at once.
 
         On failure the run is retried one event at a time, so one poison event is parked alone.
@@ -120,7 +127,7 @@ class Runtime:
         def register(handler: BatchHandler) -> BatchHandler:
             for event_type in event_types:
                 self.dispatcher.register(
-                    event_type.topic(), event_type.ce_type(), handler, batch=True
+                    event_type.topic(), event_type.ce_type(), handler, batch=True, when=when
                 )
             return handler
 

@@ -24,6 +24,12 @@ from shared.service import Runtime
 ORDER_EVENT_NAME = "Order Placed"  # what `{"event": "Order Placed"}` matches for OrderPlaced
 
 
+def is_a_customer_s_track_call(env: Envelope) -> bool:
+    """Segments only match named track events of known customers."""
+    data = env.data
+    return data.get("kind") == "track" and bool(data.get("customer_id")) and bool(data.get("name"))
+
+
 def register(runtime: Runtime) -> None:
     @runtime.on(CustomerCreated, CustomerUpdated)
     async def project_customer(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -71,11 +77,10 @@ def register(runtime: Runtime) -> None:
         )
         await membership.reevaluate(conn, [metrics.customer_id])
 
-    @runtime.on(InteractionRecorded)
+    @runtime.on(InteractionRecorded, when=is_a_customer_s_track_call)
     async def project_interaction(conn: asyncpg.Connection, env: Envelope) -> None:
         touch = InteractionRecorded.model_validate(env.data)
-        if touch.kind != "track" or not touch.customer_id or not touch.name:
-            return
+        assert touch.customer_id and touch.name  # see is_a_customer_s_track_call
         await audience.lock_for_events(conn)
         await audience.record_event(
             conn,

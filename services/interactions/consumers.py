@@ -1,5 +1,6 @@
-"""The timeline and metrics, built by consuming: our own touches, contacts' answers and facts,
-and every event of support, campaigns and sales that names a customer."""
+"""The timeline and metrics, built by consuming: contacts' answers and facts, and every event of
+support, campaigns and sales that names a customer. Our own touches (web calls and orders) are
+written to the timeline with the call itself; consuming them refreshes the customer's figures."""
 
 from __future__ import annotations
 
@@ -35,24 +36,25 @@ async def publish_metrics(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]
     await outbox.add_many(conn, [CustomerMetricsChanged(**m) for m in changed])
 
 
+def own_ref(env: Envelope) -> str:
+    """The timeline entry our own event's touch was written as."""
+    key = "interaction_id" if env.type == InteractionRecorded.ce_type() else "id"
+    value = env.data.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"{env.name} without {key}")
+    if key == "id":
+        return entries.order_ref(value)
+    return entries.interaction_ref(value)
+
+
 async def add_entries(conn: asyncpg.Connection, found: list[entries.Entry]) -> None:
     await publish_metrics(conn, await timeline.add(conn, found))
 
 
 def register(runtime: Runtime) -> None:
-    @runtime.on_batch(InteractionRecorded)
-    async def add_interactions(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-        found = [entries.from_interaction(InteractionRecorded.model_validate(e.data)) for e in envs]
-        await add_entries(conn, found)
-
-    @runtime.on(OrderPlaced)
-    async def add_order(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = OrderPlaced.model_validate(env.data)
-        row = await orders.by_store_order(conn, event.store_id, event.order_id)
-        if row is None:
-            raise ValueError(f"order {event.store_id}/{event.order_id} is not stored here")
-        customer = str(row["customer_id"]) if row["customer_id"] else None
-        await add_entries(conn, [entries.from_order(event, str(row["id"]), customer)])
+    @runtime.on_batch(InteractionRecorded, OrderPlaced)
+    async def refresh_figures(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        await publish_metrics(conn, await timeline.customers_of(conn, [own_ref(e) for e in envs]))
 
     @runtime.on(IdentityLinked)
     async def stitch(conn: asyncpg.Connection, env: Envelope) -> None:

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
+from services.interactions import timeline_domain
 from services.interactions.orders_domain import OrderIn, OrderRuleError, check_rules, fingerprint
-from services.interactions.store import identities, orders
+from services.interactions.store import identities, orders, timeline
 from shared import outbox
 from shared.auth import scoped
 from shared.errors import conflict, invalid, not_found
@@ -39,7 +40,10 @@ async def place_order(body: OrderIn, request: Request) -> JSON:
         if row is None:
             existing = await orders.by_store_order(conn, body.store_id, body.order_id)
             return _existing(existing, print_)
-        events: list[Event] = [_placed_event(row, body)]
+        placed = _placed_event(row, body)
+        entry = timeline_domain.from_order(placed, placed.id, placed.customer_id)
+        await timeline.add(conn, [entry])
+        events: list[Event] = [placed]
         if request_event is not None:
             events.append(request_event)
         await outbox.add_many(conn, events)

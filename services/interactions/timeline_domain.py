@@ -6,13 +6,13 @@ Pure: an event in, an entry (or None when the event names no customer) out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.cloudevents import Envelope
-from shared.events.interactions import InteractionRecorded, OrderPlaced
+from shared.events.interactions import OrderPlaced
 from shared.ids import parse_uuid, uuid7
 
 CHANNEL_OF_OWNER = {
@@ -48,43 +48,47 @@ def order_ref(order_uuid: str) -> str:
     return f"order:{order_uuid}"
 
 
-def from_interaction(event: InteractionRecorded) -> Entry:
-    data = {
-        "interaction_id": event.interaction_id,
-        "message_id": event.message_id,
-        "name": event.name,
-        "path": event.path,
-        "properties": event.properties,
+def from_interaction(data: Mapping[str, Any]) -> Entry:
+    """The entry of an InteractionRecorded's data (`occurred_at` a datetime)."""
+    interaction_id = data["interaction_id"]
+    kept = {
+        "interaction_id": interaction_id,
+        "message_id": data.get("message_id"),
+        "name": data.get("name"),
+        "path": data.get("path"),
+        "properties": data.get("properties"),
     }
-    if event.traits:
-        data["traits"] = event.traits
+    if data.get("traits"):
+        kept["traits"] = data["traits"]
     return Entry(
         # the ingestion id (time-ordered): calls stamped the same millisecond keep their order
-        id=parse_uuid(event.interaction_id) or uuid7(),
-        ref=interaction_ref(event.interaction_id),
-        channel=event.channel,
-        type=event.kind,
-        summary=_web_summary(event),
+        id=parse_uuid(interaction_id) or uuid7(),
+        ref=interaction_ref(interaction_id),
+        channel=data.get("channel") or "web",
+        type=data["kind"],
+        summary=_web_summary(data),
         source="interactions",
-        occurred_at=event.occurred_at,
-        customer_id=event.customer_id,
-        anonymous_id=event.anonymous_id,
-        user_id=event.user_id,
-        data={k: v for k, v in data.items() if v not in (None, {})},
+        occurred_at=data["occurred_at"],
+        customer_id=data.get("customer_id"),
+        anonymous_id=data.get("anonymous_id"),
+        user_id=data.get("user_id"),
+        data={k: v for k, v in kept.items() if v not in (None, {})},
     )
 
 
-def _web_summary(event: InteractionRecorded) -> str:
-    target = event.name or event.path
+def _web_summary(data: Mapping[str, Any]) -> str:
+    kind, name, user_id = data["kind"], data.get("name"), data.get("user_id")
+    target = name or data.get("path")
+    traits = data.get("traits") or {}
     summaries = {
         "page": f"Viewed page {target}" if target else "Viewed a page",
         "screen": f"Viewed screen {target}" if target else "Viewed a screen",
-        "track": event.name or "Tracked event",
-        "identify": f"Identified as {event.traits.get('email') or event.user_id or 'visitor'}",
+        "track": name or "Tracked event",
+        "identify": f"Identified as {traits.get('email') or user_id or 'visitor'}",
         "group": "Joined a group",
-        "alias": f"Aliased to user {event.user_id}",
+        "alias": f"Aliased to user {user_id}",
     }
-    return _short(summaries.get(event.kind, event.kind))
+    return _short(summaries.get(kind, kind))
 
 
 def from_order(event: OrderPlaced, order_uuid: str, customer_id: str | None) -> Entry:

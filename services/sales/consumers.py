@@ -20,6 +20,7 @@ from shared.events.contacts import (
 )
 from shared.events.interactions import InteractionRecorded, OrderPlaced
 from shared.events.support import TicketOpened
+from shared.messaging import names_a_customer
 from shared.service import Runtime
 
 SCORED = (InteractionRecorded, MessageOpened, LinkClicked, OrderPlaced, TicketOpened)
@@ -46,7 +47,7 @@ def register(runtime: Runtime) -> None:
         event = CustomerDeleted.model_validate(env.data)
         await customers.mark_deleted(conn, uuid.UUID(event.customer_id))
 
-    @runtime.on_batch(*SCORED)
+    @runtime.on_batch(*SCORED, when=names_a_customer)  # anonymous touches score nobody
     async def score_events(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         signals = [signal_from(env.name, env.id, env.data) for env in envs]
         await scoring.record_signals(conn, [s for s in signals if s is not None])

@@ -59,7 +59,7 @@ def test_web_touches_keep_their_kind_and_properties():
         properties={"path": "/pricing"},
         occurred_at=AT,
     )
-    entry = from_interaction(event)
+    entry = from_interaction(event.model_dump())
     assert (entry.ref, entry.type, entry.summary) == (
         "interaction:i1",
         "page",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from services.interactions.tracking_domain import (
@@ -13,7 +15,9 @@ from services.interactions.tracking_domain import (
     corrected_time,
     parse_call,
 )
-from services.interactions.tracking_record import identity_requests
+from services.interactions.tracking_record import identity_requests, recorded_data, recorded_key
+from shared.db import dump_json
+from shared.events.interactions import InteractionRecorded
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -100,3 +104,24 @@ def test_channel_is_mobile_for_screens_and_mobile_devices():
 def test_a_missing_message_id_is_made_up_and_numbers_become_strings():
     call = parse_call({"type": "track", "event": "E", "userId": 7}, RequestInfo(NOW))
     assert call.user_id == "7" and call.message_id.startswith("ecrm-")
+
+
+@pytest.mark.parametrize(
+    ("raw", "customer"),
+    [
+        ({"type": "page", "anonymousId": "a1", "properties": {"path": "/p"}}, None),
+        ({"type": "identify", "userId": "u1", "traits": {"email": "A@x.io", "n": 2**70}}, "c"),
+        ({"type": "track", "userId": "u2", "event": "Bought", "properties": {"x": [1]}}, "c"),
+        ({"type": "alias", "userId": "u3", "previousId": "a3"}, None),
+    ],
+)
+def test_the_hot_path_data_is_exactly_what_the_event_model_publishes(raw, customer):
+    customer_id = uuid.uuid4() if customer else None
+    call = parse_call(raw, RequestInfo(datetime.now(UTC)))
+    data = recorded_data(call, customer_id)
+    model = InteractionRecorded.model_validate(data)
+    assert orjson.loads(dump_json(data)) == orjson.loads(
+        dump_json(model.model_dump(mode="json"))
+    ) | {"occurred_at": call.occurred_at.isoformat()}
+    assert recorded_key(data) == model.key()
+    assert set(data) == set(InteractionRecorded.model_fields)

@@ -5,22 +5,21 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-import orjson
 
 from services.interactions.tracking_domain import TrackedCall
+from shared.db import dump_json
 
 _INSERT = """
 INSERT INTO interactions (id, message_id, kind, channel, name, anonymous_id, user_id, customer_id,
                           group_id, previous_id, properties, traits, context, occurred_at,
                           sent_at, received_at)
 SELECT id, message_id, kind, channel, name, anonymous_id, user_id, customer_id, group_id,
-       previous_id, properties::jsonb, traits::jsonb, context::jsonb, occurred_at, sent_at,
-       received_at
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-            $14::timestamptz[], $15::timestamptz[], $16::timestamptz[])
-     AS c(id, message_id, kind, channel, name, anonymous_id, user_id, customer_id, group_id,
-          previous_id, properties, traits, context, occurred_at, sent_at, received_at)
+       previous_id, properties, traits, context, occurred_at, sent_at, received_at
+FROM json_to_recordset($1::text::json)
+     AS c(id uuid, message_id text, kind text, channel text, name text, anonymous_id text,
+          user_id text, customer_id uuid, group_id text, previous_id text, properties jsonb,
+          traits jsonb, context jsonb, occurred_at timestamptz, sent_at timestamptz,
+          received_at timestamptz)
 ON CONFLICT (message_id) DO NOTHING
 RETURNING id
 """
@@ -31,29 +30,32 @@ async def insert_new(
     calls: list[TrackedCall],
     customers: dict[uuid.UUID, uuid.UUID | None],
 ) -> set[uuid.UUID]:
-    """Insert the calls; returns the ids of those not seen before (by messageId)."""
+    """Insert the calls (one JSON document); returns the ids of those not seen before (by
+    messageId)."""
     if not calls:
         return set()
-    columns = (
-        [c.interaction_id for c in calls],
-        [c.message_id for c in calls],
-        [c.kind for c in calls],
-        [c.channel for c in calls],
-        [c.name for c in calls],
-        [c.anonymous_id for c in calls],
-        [c.user_id for c in calls],
-        [customers.get(c.interaction_id) for c in calls],
-        [c.group_id for c in calls],
-        [c.previous_id for c in calls],
-        [_json(c.properties) for c in calls],
-        [_json(c.traits) for c in calls],
-        [_json(c.context) for c in calls],
-        [c.occurred_at for c in calls],
-        [c.sent_at for c in calls],
-        [c.received_at for c in calls],
-    )
-    rows = await conn.fetch(_INSERT, *columns)
-    return {r["id"] for r in rows}
+    rows = [
+        {
+            "id": c.interaction_id,
+            "message_id": c.message_id,
+            "kind": c.kind,
+            "channel": c.channel,
+            "name": c.name,
+            "anonymous_id": c.anonymous_id,
+            "user_id": c.user_id,
+            "customer_id": customers.get(c.interaction_id),
+            "group_id": c.group_id,
+            "previous_id": c.previous_id,
+            "properties": c.properties,
+            "traits": c.traits,
+            "context": c.context,
+            "occurred_at": c.occurred_at,
+            "sent_at": c.sent_at,
+            "received_at": c.received_at,
+        }
+        for c in calls
+    ]
+    return {r["id"] for r in await conn.fetch(_INSERT, dump_json(rows))}
 
 
 async def attach(conn: asyncpg.Connection, kind: str, value: str, customer_id: uuid.UUID) -> None:
@@ -64,7 +66,3 @@ async def attach(conn: asyncpg.Connection, kind: str, value: str, customer_id: u
         value,
         customer_id,
     )
-
-
-def _json(value: dict) -> str:
-    return orjson.dumps(value).decode()

@@ -7,16 +7,15 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from services.interactions.timeline_domain import Entry
+from shared.db import dump_json
 
 _INSERT = """
 WITH e AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
-        AS e(id, ref, customer_id, anonymous_id, user_id, channel, type, summary, source,
-             occurred_at, data)
+    SELECT * FROM json_to_recordset($1::text::json)
+        AS e(id uuid, ref text, customer_id uuid, anonymous_id text, user_id text, channel text,
+             type text, summary text, source text, occurred_at timestamptz, data jsonb)
 ), known AS (  -- a visitor linked already: the touch goes straight to the customer
     SELECT e.*, COALESCE(e.customer_id, lu.customer_id, la.customer_id) AS cid FROM e
     LEFT JOIN identity_links lu ON lu.kind = 'user_id' AND lu.value = e.user_id
@@ -28,7 +27,7 @@ WITH e AS (
 INSERT INTO timeline (id, ref, customer_id, anonymous_id, user_id, channel, type, summary, source,
                       occurred_at, data)
 SELECT id, ref, customer, anonymous_id, user_id, channel, type, summary, source, occurred_at,
-       data::jsonb
+       data
 FROM live
 WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = live.customer)
 ON CONFLICT (ref) DO NOTHING
@@ -40,21 +39,18 @@ async def add(conn: asyncpg.Connection, entries: list[Entry]) -> set[uuid.UUID]:
     """Insert entries not seen before; returns the customers whose timeline grew."""
     if not entries:
         return set()
-    rows = await conn.fetch(
-        _INSERT,
-        [e.id for e in entries],
-        [e.ref for e in entries],
-        [uuid.UUID(e.customer_id) if e.customer_id else None for e in entries],
-        [e.anonymous_id for e in entries],
-        [e.user_id for e in entries],
-        [e.channel for e in entries],
-        [e.type for e in entries],
-        [e.summary for e in entries],
-        [e.source for e in entries],
-        [e.occurred_at for e in entries],
-        [orjson.dumps(e.data).decode() for e in entries],
-    )
+    rows = await conn.fetch(_INSERT, dump_json(entries))  # dataclasses: one JSON document
     return {r["customer_id"] for r in rows if r["customer_id"] is not None}
+
+
+async def customers_of(conn: asyncpg.Connection, refs: list[str]) -> set[uuid.UUID]:
+    """The customers the entries `refs` belong to (anonymous ones belong to nobody yet)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT customer_id FROM timeline"
+        " WHERE ref = ANY($1::text[]) AND customer_id IS NOT NULL",
+        refs,
+    )
+    return {r["customer_id"] for r in rows}
 
 
 async def attach_visitor(

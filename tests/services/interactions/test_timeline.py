@@ -255,3 +255,30 @@ async def test_a_deleted_customer_loses_the_timeline(
         return response.status_code == 404
 
     await eventually(gone, timeout=20)
+
+
+async def test_a_known_visitor_s_touch_is_on_the_timeline_when_the_call_is_answered(
+    interactions, contacts, http, auth, write_auth, email
+):
+    customer = await new_customer(http, contacts, auth, email)
+    anonymous_id = await web_visit(http, interactions, write_auth, email, T0)
+    await wait_for_types(http, interactions, auth, customer, {"page", "identify"})
+
+    for n in range(3):  # no waiting: the entry is written in the call's own transaction
+        call = {
+            "anonymousId": anonymous_id,
+            "event": f"Read chapter {n}",
+            "timestamp": T0.isoformat(),
+        }
+        response = await http.post(f"{interactions}/v1/track", json=call, headers=write_auth)
+        assert response.json() == {"success": True}
+        items = (await timeline(http, interactions, auth, customer, type="track"))["items"]
+        assert f"Read chapter {n}" in {i["summary"] for i in items}
+
+    async def counted() -> dict | None:  # the figures follow through the consumer
+        got = (
+            await http.get(f"{interactions}/api/v1/customers/{customer}/metrics", headers=auth)
+        ).json()
+        return got if got.get("touches", {}).get("web") == 5 else None
+
+    assert (await eventually(counted, timeout=20))["last_seen"].startswith("2025-05-01")
