@@ -16,6 +16,7 @@ from shared.cloudevents import Envelope
 from shared.events.catalogue import all_topics
 from shared.events.contacts import CustomerDeleted, CustomersMerged, IdentityLinked
 from shared.events.interactions import CustomerMetricsChanged, InteractionRecorded, OrderPlaced
+from shared.messaging import names_a_customer
 from shared.service import Runtime
 
 FOREIGN_OWNERS = ("support", "campaigns", "sales")
@@ -52,7 +53,8 @@ async def add_entries(conn: asyncpg.Connection, found: list[entries.Entry]) -> N
 
 
 def register(runtime: Runtime) -> None:
-    @runtime.on_batch(InteractionRecorded, OrderPlaced)
+    # An anonymous touch was written to nobody's timeline (the same identity links decided both)
+    @runtime.on_batch(InteractionRecorded, OrderPlaced, when=names_a_customer)
     async def refresh_figures(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         await publish_metrics(conn, await timeline.customers_of(conn, [own_ref(e) for e in envs]))
 
