@@ -91,7 +91,7 @@ async def open_loop(
 
 
 TOPIC = "ecrm.interactions.interaction"
-STREAM_GROUPS = ("interactions", "campaigns", "sales", "analytics")  # every reader of TOPIC
+STREAM_GROUPS = ("campaigns", "sales", "analytics")  # every reader of TOPIC
 
 
 async def pipeline_backlog(dsn: str, bootstrap: str) -> int:

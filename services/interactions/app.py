@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.interactions import consumers, orders_api, privacy, timeline_api, tracking_api
+from services.interactions import (
+    consumers,
+    metrics_refresh,
+    orders_api,
+    privacy,
+    timeline_api,
+    tracking_api,
+)
 from shared.events import interactions as events
 from shared.events.privacy import ANSWERS
 from shared.service import Runtime, create_app
@@ -16,6 +23,7 @@ runtime = Runtime(
     publishes=(*events.EVENTS, *ANSWERS["interactions"]),
 )
 consumers.register(runtime)
+runtime.background(lambda stop: metrics_refresh.run(lambda: runtime.db, stop))
 privacy.register(runtime)  # last: it guards every handler against erased people
 app = create_app(
     runtime,

@@ -1,6 +1,7 @@
 """The timeline and metrics, built by consuming: contacts' answers and facts, and every event of
 support, campaigns and sales that names a customer. Our own touches (web calls and orders) are
-written to the timeline with the call itself; consuming them refreshes the customer's figures."""
+written to the timeline with the call itself, and their figures follow through
+`metrics_refresh`: this service does not consume its own interaction stream."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from shared import outbox
 from shared.cloudevents import Envelope
 from shared.events.catalogue import all_topics
 from shared.events.contacts import CustomerDeleted, CustomersMerged, IdentityLinked
-from shared.events.interactions import CustomerMetricsChanged, InteractionRecorded, OrderPlaced
-from shared.messaging import names_a_customer
+from shared.events.interactions import CustomerMetricsChanged
 from shared.service import Runtime
 
 FOREIGN_OWNERS = ("support", "campaigns", "sales")
@@ -37,27 +37,11 @@ async def publish_metrics(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]
     await outbox.add_many(conn, [CustomerMetricsChanged(**m) for m in changed])
 
 
-def own_ref(env: Envelope) -> str:
-    """The timeline entry our own event's touch was written as."""
-    key = "interaction_id" if env.type == InteractionRecorded.ce_type() else "id"
-    value = env.data.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{env.name} without {key}")
-    if key == "id":
-        return entries.order_ref(value)
-    return entries.interaction_ref(value)
-
-
 async def add_entries(conn: asyncpg.Connection, found: list[entries.Entry]) -> None:
     await publish_metrics(conn, await timeline.add(conn, found))
 
 
 def register(runtime: Runtime) -> None:
-    # An anonymous touch was written to nobody's timeline (the same identity links decided both)
-    @runtime.on_batch(InteractionRecorded, OrderPlaced, when=names_a_customer)
-    async def refresh_figures(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-        await publish_metrics(conn, await timeline.customers_of(conn, [own_ref(e) for e in envs]))
-
     @runtime.on(IdentityLinked)
     async def stitch(conn: asyncpg.Connection, env: Envelope) -> None:
         event = IdentityLinked.model_validate(env.data)

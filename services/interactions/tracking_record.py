@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.interactions import timeline_domain
-from services.interactions.store import identities, interactions, timeline
+from services.interactions.store import identities, interactions, metrics, timeline
 from services.interactions.tracking_domain import TrackedCall
 from shared import outbox
 from shared.events.contacts import Identity, IdentityRequest
@@ -29,7 +29,8 @@ async def record(pool: asyncpg.Pool, calls: list[TrackedCall]) -> int:
             new_ids = await interactions.insert_new(conn, calls, customers)
             new = [c for c in calls if c.interaction_id in new_ids]
             recorded = [recorded_data(c, customers[c.interaction_id]) for c in new]
-            await timeline.add(conn, [timeline_domain.from_interaction(d) for d in recorded])
+            entries = [timeline_domain.from_interaction(d) for d in recorded]
+            await metrics.mark_pending(conn, await timeline.add(conn, entries))
             rows = [outbox.raw_row(InteractionRecorded, recorded_key(d), d) for d in recorded]
             rows.extend(outbox.row_of(e) for e in identity_requests(new, known))
             await outbox.add_rows(conn, rows)

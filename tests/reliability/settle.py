@@ -39,14 +39,25 @@ async def backlog(settings: Settings, service: str) -> int | None:
     return None
 
 
-async def pending_mail(settings: Settings) -> int | None:
+async def _count(settings: Settings, service: str, query: str) -> int | None:
     with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
-        conn = await asyncpg.connect(settings.database_dsn("campaigns"), timeout=3)
+        conn = await asyncpg.connect(settings.database_dsn(service), timeout=3)
         try:
-            return await conn.fetchval("SELECT count(*) FROM messages WHERE status = 'pending'")
+            return await conn.fetchval(query)
         finally:
             await conn.close()
     return None
+
+
+async def pending_mail(settings: Settings) -> int | None:
+    return await _count(
+        settings, "campaigns", "SELECT count(*) FROM messages WHERE status = 'pending'"
+    )
+
+
+async def pending_metrics(settings: Settings) -> int | None:
+    """Customers whose figures interactions has still to recompute and publish."""
+    return await _count(settings, "interactions", "SELECT count(*) FROM metrics_pending")
 
 
 async def _lag(settings: Settings, service: str, topics: list[str]) -> int | None:
@@ -78,6 +89,8 @@ async def busy_parts(settings: Settings, services: list[str]) -> dict[str, Any]:
                 busy[name] = {"outbox_backlog": left, "lag": lag}
     if "campaigns" in services and (due := await pending_mail(settings)) != 0:
         busy["campaigns mail pending"] = due
+    if "interactions" in services and (due := await pending_metrics(settings)) != 0:
+        busy["interactions metrics pending"] = due
     return busy
 
 

@@ -55,6 +55,25 @@ async def refresh(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> lis
     return [public(r) for r in rows]
 
 
+async def mark_pending(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> None:
+    """In the transaction that grew their timelines: these customers' figures are due."""
+    if customer_ids:
+        await conn.execute(
+            "INSERT INTO metrics_pending (customer_id) SELECT unnest($1::uuid[])",
+            sorted(customer_ids),
+        )
+
+
+async def take_pending(conn: asyncpg.Connection, limit: int) -> set[uuid.UUID]:
+    """The oldest marks (removed in the caller's transaction: a failed refresh keeps them)."""
+    rows = await conn.fetch(
+        "DELETE FROM metrics_pending WHERE id IN"
+        " (SELECT id FROM metrics_pending ORDER BY id LIMIT $1) RETURNING customer_id",
+        limit,
+    )
+    return {r["customer_id"] for r in rows}
+
+
 async def get(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT customer_id, first_seen, last_seen, touches, orders_count, total_spent,"

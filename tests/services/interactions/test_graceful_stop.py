@@ -7,11 +7,14 @@ import asyncio
 import os
 import signal
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 
+from shared.events.support import TicketOpened
 from shared.kafka_admin import consumer_lag
 from tests.services.interactions.conftest import basic
+from tests.services.interactions.test_timeline import produce_event
 from tests.support.events import eventually
 
 
@@ -65,6 +68,15 @@ async def test_sigterm_answers_in_flight_requests_and_keeps_them(infra, interact
 async def test_after_a_graceful_stop_the_consumer_rejoins_and_catches_up(infra, interactions, http):
     pid = infra.pid("interactions")
     os.kill(pid, signal.SIGTERM)
+    opened = TicketOpened(  # published while the consumer is away
+        ticket_id=uuid.uuid4().hex,
+        customer_id=str(uuid.uuid4()),
+        subject="While you were out",
+        channel="web",
+        priority="low",
+        opened_at=datetime.now(UTC),
+    )
+    await produce_event(infra, opened)
 
     async def back() -> bool:
         try:
@@ -77,9 +89,7 @@ async def test_after_a_graceful_stop_the_consumer_rejoins_and_catches_up(infra, 
     await eventually(back, timeout=60)
 
     async def caught_up() -> bool:
-        lags = await consumer_lag(
-            infra.bootstrap, "interactions", ["ecrm.interactions.interaction"]
-        )
+        lags = await consumer_lag(infra.bootstrap, "interactions", [TicketOpened.topic()])
         return sum(p.lag for p in lags) == 0
 
     await eventually(caught_up, timeout=60)

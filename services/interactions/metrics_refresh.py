@@ -1,0 +1,46 @@
+"""The figures of customers whose timeline grew through our own channels (web calls, orders):
+recomputed shortly after, by one refresher per service, and published when they changed.
+
+Written with the touch (`metrics.mark_pending`), so the interactions service does not read its
+own event stream back to learn what it has just written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import asyncpg
+
+from services.interactions.consumers import publish_metrics
+from services.interactions.store import metrics
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+INTERVAL_S = 0.2
+BATCH = 1000
+_LOCK = "interactions:metrics-refresh"
+
+
+async def refresh_once(pool: asyncpg.Pool) -> int:
+    """One batch; the number of customers refreshed (0 when another process holds the turn)."""
+    async with pool.acquire() as conn, conn.transaction():
+        # One refresher at a time, so figures are published in the order they were computed.
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", _LOCK):
+            return 0
+        due = await metrics.take_pending(conn, BATCH)
+        await publish_metrics(conn, due)
+    return len(due)
+
+
+async def run(pool: Callable[[], asyncpg.Pool], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            done = await refresh_once(pool())
+        except Exception as exc:  # database away: the marks wait in PostgreSQL
+            log.warning("metrics.refresh_error", error=repr(exc))
+            done = 0
+        if done < BATCH:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INTERVAL_S)
