@@ -66,9 +66,11 @@ async def find_max_rate(
     for rate in rates:
         meter = CpuMeter(stack.pids())
         meter.start()
+        generator_cpu = time.process_time()  # this process alone: the load generator
         result = await ingest.step(
             stack.gateway_url, stack.write_key, dsn, bootstrap, rate, seconds
         )
+        generator_cores = (time.process_time() - generator_cpu) / result.elapsed_s
         steps.append(
             {
                 "target": rate,
@@ -79,6 +81,7 @@ async def find_max_rate(
                 "backlog_after": result.backlog_after,
                 "drain_s": None if result.drain_s is None else round(result.drain_s, 2),
                 "cpu_cores": meter.stop(result.elapsed_s + (result.drain_s or 0)),
+                "load_generator_cores": round(generator_cores, 2),
             }
         )
         if not result.kept_up:

@@ -5,6 +5,7 @@ Nothing else publishes. The relay (shared.relay) moves rows to Kafka afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -23,16 +24,16 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
 """
 COLUMNS = "event_id, topic, key, ce_type, subject, occurred_at, data"
 
+_INSERT_ROWS = f"""
+INSERT INTO outbox ({COLUMNS})
+SELECT event_id, topic, key, ce_type, subject, $2, data
+FROM json_to_recordset($1::text::json)
+    AS r(event_id uuid, topic text, key text, ce_type text, subject text, data jsonb)
+"""
 # One round trip: the rows (one JSON document: far cheaper to encode than arrays) and the
 # wake-up call (delivered on commit only).
 _INSERT = f"""
-WITH added AS (
-    INSERT INTO outbox ({COLUMNS})
-    SELECT event_id, topic, key, ce_type, subject, $2, data
-    FROM json_to_recordset($1::text::json)
-        AS r(event_id uuid, topic text, key text, ce_type text, subject text, data jsonb)
-    RETURNING 1
-)
+WITH added AS ({_INSERT_ROWS} RETURNING 1)
 SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT count(*) AS n FROM added) a WHERE a.n > 0
 """
 
@@ -82,13 +83,43 @@ async def add_many(conn: asyncpg.Connection, events: Iterable[Event]) -> list[uu
     return await add_rows(conn, [row_of(e) for e in events])
 
 
-async def add_rows(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
-    """Append rows (`row_of`, `raw_row`) to the outbox inside the caller's transaction."""
+async def add_rows(
+    conn: asyncpg.Connection, rows: list[dict[str, Any]], *, notify: bool = True
+) -> list[uuid.UUID]:
+    """Append rows (`row_of`, `raw_row`) to the outbox inside the caller's transaction.
+
+    `notify=False` is for the hottest write paths: a NOTIFY holds a global lock while its
+    transaction commits (the WAL flush included), so notifying transactions commit one at a
+    time. Those callers wake the relay after their commit with `RelayWakeup.poke()` instead."""
     if not rows:
         return []
     assert conn.is_in_transaction(), "outbox writes belong in the business transaction"
-    await conn.execute(_INSERT, dump_json(rows), datetime.now(UTC))
+    await conn.execute(_INSERT if notify else _INSERT_ROWS, dump_json(rows), datetime.now(UTC))
     return [r["event_id"] for r in rows]
+
+
+class RelayWakeup:
+    """NOTIFY after the commit, outside the business transaction (which then writes no WAL and
+    holds the notification lock for an instant), coalesced: while one NOTIFY is in flight,
+    later pokes make exactly one more. Every poke is followed by a NOTIFY sent after it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._again = False
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        self._again = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        while self._again:
+            self._again = False
+            try:
+                await self.pool.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+            except Exception:  # the relay's poll picks the rows up anyway
+                return
 
 
 async def backlog(conn: asyncpg.Connection) -> int:

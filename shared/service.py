@@ -34,6 +34,7 @@ from shared.http import (
 )
 from shared.logging import configure_logging, get_logger
 from shared.messaging import BatchHandler, EventDispatcher, Handler, Wanted
+from shared.outbox import RelayWakeup
 from shared.privacy import guard_erased
 from shared.relay import OutboxRelay, make_producer
 from shared.revocation import RevocationList
@@ -72,6 +73,7 @@ class Runtime:
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self.relay_wakeup: RelayWakeup | None = None
         self.broker = KafkaBroker(
             self.settings.kafka, enable_idempotence=False, graceful_timeout=10, logger=None
         )
@@ -150,6 +152,7 @@ class Runtime:
     async def start(self) -> None:
         await ensure_database(self.settings.server_dsn, f"ecrm_{self.name}")
         self.pool = await create_pool(self.dsn, self.settings.db_pool_size)
+        self.relay_wakeup = RelayWakeup(self.pool)
         await migrate(self.pool, self.migrations)
         self.producer = make_producer(self.settings.kafka)
         await self.producer.start()

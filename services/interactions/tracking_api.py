@@ -62,7 +62,7 @@ async def batch(request: Request) -> JSON:
     calls, rejected = _parse_batch(items, info)
     if rejected and not calls:
         raise _all_rejected(rejected)
-    await record(request.app.state.runtime.db, calls)
+    await record(request.app.state.runtime, calls)
     return _answer(len(calls), rejected)
 
 
@@ -90,7 +90,7 @@ def _single(kind: str) -> Any:
         except InvalidCall as exc:
             rejected = [{"index": 0, "field": exc.field, "message": exc.message}]
             raise _all_rejected(rejected) from None
-        await record(request.app.state.runtime.db, [call])
+        await record(request.app.state.runtime, [call])
         return _answer(1, [])
 
     track_one.__name__ = f"{kind}_call"

@@ -6,23 +6,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
-
 from services.interactions import timeline_domain
 from services.interactions.store import identities, interactions, metrics, timeline
 from services.interactions.tracking_domain import TrackedCall
 from shared import outbox
 from shared.events.contacts import Identity, IdentityRequest
 from shared.events.interactions import InteractionRecorded
+from shared.service import Runtime
 
 SERVICE = "interactions"
 
 
-async def record(pool: asyncpg.Pool, calls: list[TrackedCall]) -> int:
+async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
     """Store the calls durably (duplicates by messageId once); returns how many were new."""
     if not calls:
         return 0
-    async with pool.acquire() as conn:
+    async with runtime.db.acquire() as conn:
         known = await identities.lookup(conn, {p for c in calls for p in c.identities()})
         customers = {c.interaction_id: _customer_of(c, known) for c in calls}
         async with conn.transaction():
@@ -33,7 +32,9 @@ async def record(pool: asyncpg.Pool, calls: list[TrackedCall]) -> int:
             await metrics.mark_pending(conn, await timeline.add(conn, entries))
             rows = [outbox.raw_row(InteractionRecorded, recorded_key(d), d) for d in recorded]
             rows.extend(outbox.row_of(e) for e in identity_requests(new, known))
-            await outbox.add_rows(conn, rows)
+            await outbox.add_rows(conn, rows, notify=False)  # the hottest path: see add_rows
+    if rows and runtime.relay_wakeup is not None:
+        runtime.relay_wakeup.poke()
     return len(new)
 
 
