@@ -137,9 +137,21 @@ async def mark_for_replay(conn: asyncpg.Connection, since: datetime | None = Non
     return int(status.split()[-1])
 
 
+PURGE_BATCH = 10_000
+
+
 async def purge_published(conn: asyncpg.Connection, older_than_hours: int) -> int:
-    status = await conn.execute(
-        "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
-        older_than_hours,
-    )
-    return int(status.split()[-1])
+    """Delete rows published more than `older_than_hours` ago, oldest first, in batches (ids grow
+    with time, so the primary key finds them without an index on published_at)."""
+    deleted = 0
+    while True:
+        status = await conn.execute(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+            " WHERE published_at < now() - make_interval(hours => $1) ORDER BY id LIMIT $2)",
+            older_than_hours,
+            PURGE_BATCH,
+        )
+        count = int(status.split()[-1])
+        deleted += count
+        if count < PURGE_BATCH:
+            return deleted
