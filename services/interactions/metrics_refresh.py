@@ -20,14 +20,14 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 INTERVAL_S = 0.2
 BATCH = 1000
-_LOCK = "interactions:metrics-refresh"
 
 
 async def refresh_once(pool: asyncpg.Pool) -> int:
     """One batch; the number of customers refreshed (0 when another process holds the turn)."""
     async with pool.acquire() as conn, conn.transaction():
-        # One refresher at a time, so figures are published in the order they were computed.
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", _LOCK):
+        # One writer of figures at a time (the consumer too), so they never miss a touch and are
+        # published in the order they were computed; when taken, the next round comes soon.
+        if not await metrics.take_turn(conn, wait=False):
             return 0
         due = await metrics.take_pending(conn, BATCH)
         await publish_metrics(conn, due)

@@ -47,10 +47,25 @@ RETURNING customer_id, first_seen, last_seen, touches, orders_count, total_spent
 """
 
 
+# Figures are recomputed by the consumer and by the refresher. Both take this lock before reading
+# the timeline: otherwise one could read before the other commits, write after it, and leave
+# figures that miss a touch (READ COMMITTED takes the refresh's snapshot after the lock).
+LOCK = "interactions:metrics"
+
+
+async def take_turn(conn: asyncpg.Connection, *, wait: bool = True) -> bool:
+    """Hold the figures' lock until the transaction ends; without `wait`, False if taken."""
+    if wait:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LOCK)
+        return True
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", LOCK))
+
+
 async def refresh(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> list[dict[str, Any]]:
-    """Recompute; returns the figures that changed."""
+    """Recompute (under the figures' lock); returns the figures that changed."""
     if not customer_ids:
         return []
+    await take_turn(conn)
     rows = await conn.fetch(_REFRESH, sorted(customer_ids))
     return [public(r) for r in rows]
 
