@@ -45,6 +45,7 @@ def register(runtime: Runtime) -> None:
     @runtime.on(IdentityLinked)
     async def stitch(conn: asyncpg.Connection, env: Envelope) -> None:
         event = IdentityLinked.model_validate(env.data)
+        await identities.rewriting_attribution(conn)
         customer = await identities.resolve(conn, uuid.UUID(event.customer_id))
         if await identities.is_deleted(conn, customer):
             return
@@ -63,6 +64,7 @@ def register(runtime: Runtime) -> None:
     @runtime.on(CustomersMerged)
     async def fold(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomersMerged.model_validate(env.data)
+        await identities.rewriting_attribution(conn)
         survivor = await identities.resolve(conn, uuid.UUID(event.customer_id))
         await remember_merge(conn, uuid.UUID(event.merged_id), survivor)  # so it can be undone
         await timeline.fold(conn, uuid.UUID(event.merged_id), survivor)
@@ -73,6 +75,7 @@ def register(runtime: Runtime) -> None:
     @runtime.on(CustomerDeleted)
     async def forget(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomerDeleted.model_validate(env.data)
+        await identities.rewriting_attribution(conn)
         await timeline.forget(conn, uuid.UUID(event.customer_id))
 
     @runtime.on_topic(CONTACTS_TOPIC, *foreign_topics(), batch=True)

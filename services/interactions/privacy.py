@@ -13,6 +13,7 @@ import asyncpg
 
 from services.interactions.consumers import publish_metrics
 from services.interactions.store import privacy as store
+from services.interactions.store.identities import rewriting_attribution
 from shared.cloudevents import Envelope
 from shared.events.privacy import CustomersUnmerged
 from shared.privacy import (
@@ -42,6 +43,7 @@ def register(runtime: Runtime) -> None:
     async def unmerge(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomersUnmerged.model_validate(env.data)
         survivor, restored = uuid.UUID(event.customer_id), uuid.UUID(event.restored_id)
+        await rewriting_attribution(conn)
         await store.unmerge(conn, survivor, restored, event.identities)
         await publish_metrics(conn, {survivor, restored})
 

@@ -21,18 +21,18 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
     """Store the calls durably (duplicates by messageId once); returns how many were new."""
     if not calls:
         return 0
-    async with runtime.db.acquire() as conn:
+    async with runtime.db.acquire() as conn, conn.transaction():
+        await identities.writing_touches(conn)
         known = await identities.lookup(conn, {p for c in calls for p in c.identities()})
         customers = {c.interaction_id: _customer_of(c, known) for c in calls}
-        async with conn.transaction():
-            new_ids = await interactions.insert_new(conn, calls, customers)
-            new = [c for c in calls if c.interaction_id in new_ids]
-            recorded = [recorded_data(c, customers[c.interaction_id]) for c in new]
-            entries = [timeline_domain.from_interaction(d) for d in recorded]
-            await metrics.mark_pending(conn, await timeline.add(conn, entries))
-            rows = [outbox.raw_row(InteractionRecorded, recorded_key(d), d) for d in recorded]
-            rows.extend(outbox.row_of(e) for e in identity_requests(new, known))
-            await outbox.add_rows(conn, rows, notify=False)  # the hottest path: see add_rows
+        new_ids = await interactions.insert_new(conn, calls, customers)
+        new = [c for c in calls if c.interaction_id in new_ids]
+        recorded = [recorded_data(c, customers[c.interaction_id]) for c in new]
+        entries = [timeline_domain.from_interaction(d) for d in recorded]
+        await metrics.mark_pending(conn, await timeline.add(conn, entries))
+        rows = [outbox.raw_row(InteractionRecorded, recorded_key(d), d) for d in recorded]
+        rows.extend(outbox.row_of(e) for e in identity_requests(new, known))
+        await outbox.add_rows(conn, rows, notify=False)  # the hottest path: see add_rows
     if rows and runtime.relay_wakeup is not None:
         runtime.relay_wakeup.poke()
     return len(new)

@@ -6,6 +6,23 @@ import uuid
 
 import asyncpg
 
+# Who a touch belongs to is decided twice: when it is written (from the links known then) and
+# when a link, merge, deletion or erasure rewrites existing rows. Without a common lock, a touch
+# written by a transaction that started before the rewrite committed, and committed after the
+# rewrite ran, would keep the old attribution for ever. Writers of touches share the lock;
+# rewriters take it alone (they wait for the touches in flight, and new ones wait for them).
+ATTRIBUTION = "interactions:attribution"
+
+
+async def writing_touches(conn: asyncpg.Connection) -> None:
+    """In a transaction that writes touches, before it reads any link."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", ATTRIBUTION)
+
+
+async def rewriting_attribution(conn: asyncpg.Connection) -> None:
+    """In a transaction that changes who existing touches belong to, before it does."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", ATTRIBUTION)
+
 
 async def lookup(
     conn: asyncpg.Connection, pairs: set[tuple[str, str]]

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from services.interactions.store.identities import rewriting_attribution
 from services.interactions.timeline_domain import order_ref
 from shared.privacy import (
     cap_section,
@@ -62,6 +63,7 @@ async def known(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> Known:
 async def erase(
     conn: asyncpg.Connection, customer_id: str, ids: list[uuid.UUID], hashes: list[str]
 ) -> None:
+    await rewriting_attribution(conn)
     person = await known(conn, ids)
     anonymous, users = person.values("anonymous_id"), person.values("user_id")
     refs = [order_ref(str(o)) for o in person.orders]
