@@ -15,20 +15,7 @@ import psutil
 
 from bench import creates, e2e, ingest, raw
 from ecrm.embedded.stack import EmbeddedStack
-from ecrm.ports import free_port, free_port_block
-from shared.settings import Settings
-
-
-def _settings(home: Path) -> Settings:
-    return Settings(
-        home=home,
-        gateway_port=free_port(),
-        service_port_base=free_port_block(8),
-        embedded_kafka_port=free_port(),
-        embedded_pg_port=free_port(),
-        smtp_sink_port=free_port(),
-        inbound_smtp_port=free_port(),
-    )
+from ecrm.ports import settings_on_free_ports
 
 
 class CpuMeter:
@@ -94,7 +81,7 @@ async def run(smoke: bool = False) -> dict[str, Any]:
     seconds = 2 if smoke else 10
     home = Path(tempfile.mkdtemp(prefix="ecrm-bench-"))
     started = time.perf_counter()
-    with EmbeddedStack(_settings(home)) as stack:
+    with EmbeddedStack(settings_on_free_ports(home)) as stack:
         bootstrap = stack.settings.kafka
         report: dict[str, Any] = {"smoke": smoke}
         report["raw_broker_events_per_s"] = round(

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import random
 import socket
+from pathlib import Path
+from typing import Any
+
+from shared.settings import Settings
 
 
 def port_is_free(port: int) -> bool:
@@ -26,3 +30,18 @@ def free_port_block(size: int) -> int:
         if all(port_is_free(base + i) for i in range(size)):
             return base
     raise RuntimeError("no block of free ports")
+
+
+def settings_on_free_ports(home: Path, **overrides: Any) -> Settings:
+    """Settings for a stack of its own beside any other (benchmark, test sessions, chaos runs):
+    every port it listens on is a free one."""
+    values: dict[str, Any] = {
+        "home": home,
+        "gateway_port": free_port(),
+        "service_port_base": free_port_block(8),
+        "embedded_kafka_port": free_port(),
+        "embedded_pg_port": free_port(),
+        "smtp_sink_port": free_port(),
+        "inbound_smtp_port": free_port(),
+    }
+    return Settings(**(values | overrides))

@@ -18,40 +18,26 @@ from shared.events.base import Event
 
 NOTIFY_CHANNEL = "ecrm_outbox"
 
-UNNEST_ROWS = """
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::timestamptz[], $7::jsonb[])
-"""
 COLUMNS = "event_id, topic, key, ce_type, subject, occurred_at, data"
 
-_INSERT_ROWS = f"""
-INSERT INTO outbox ({COLUMNS})
-SELECT event_id, topic, key, ce_type, subject, $2, data
-FROM json_to_recordset($1::text::json)
-    AS r(event_id uuid, topic text, key text, ce_type text, subject text, data jsonb)
-"""
-# One round trip: the rows (one JSON document: far cheaper to encode than arrays) and the
-# wake-up call (delivered on commit only).
+
+def rows_from(document: str, occurred_at: str) -> str:
+    """SQL selecting the outbox `COLUMNS` from a JSON document of rows (`row_of`, `raw_row`,
+    written with `dump_json`) in parameter `document`, stamped with parameter `occurred_at`:
+    one parameter however many rows, far cheaper to encode than one array per column."""
+    return f"""
+    SELECT event_id, topic, key, ce_type, subject, {occurred_at}::timestamptz, data
+    FROM json_to_recordset({document}::text::json)
+        AS r(event_id uuid, topic text, key text, ce_type text, subject text, data jsonb)
+    """
+
+
+_INSERT_ROWS = f"INSERT INTO outbox ({COLUMNS}) {rows_from('$1', '$2')}"
+# One round trip: the rows and the wake-up call (delivered on commit only).
 _INSERT = f"""
 WITH added AS ({_INSERT_ROWS} RETURNING 1)
 SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT count(*) AS n FROM added) a WHERE a.n > 0
 """
-
-
-def as_arrays(events: list[Event]) -> tuple[list[uuid.UUID], tuple[list[Any], ...]]:
-    """The outbox columns of `events` as arrays, for `UNNEST_ROWS` ($1..$7) in any statement."""
-    now = datetime.now(UTC)
-    ids = [uuid.uuid4() for _ in events]
-    arrays = (
-        ids,
-        [e.topic() for e in events],
-        [e.key() for e in events],
-        [e.ce_type() for e in events],
-        [e.ce_subject() for e in events],
-        [now] * len(events),
-        [e.model_dump(mode="json") for e in events],
-    )
-    return ids, arrays
 
 
 def row_of(event: Event) -> dict[str, Any]:

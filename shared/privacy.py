@@ -1,9 +1,9 @@
 """What every service shares for the privacy lifecycle.
 
 - one-way hashes of addresses and identity values (suppression without keeping the value);
-- `erased_subjects`: the ids and hashes of erased people, and `guard_erased`, which wraps every
-  handler of a service so an event naming one of them is dropped (replays, group resets, late
-  events never bring the data back);
+- `erased_subjects`: the ids and hashes of erased people, and `guard_erased`, the dispatcher
+  filter the runtime installs in every service so an event naming one of them is dropped
+  (replays, group resets, late events never bring the data back);
 - scrubbing a person's rows out of the service's outbox;
 - `merge_moves`: what a merge moved, so an unmerge moves exactly that back;
 - capping an export section to what fits in one broker message;

@@ -21,7 +21,7 @@ runtime = Runtime(
     ),
 )
 consumers.register(runtime)
-privacy_consumers.register(runtime)  # last: it guards every handler against erased people
+privacy_consumers.register(runtime)
 app = create_app(
     runtime,
     [api.router, privacy_api.router],

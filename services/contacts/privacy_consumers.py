@@ -2,8 +2,8 @@
 request completes when all expected services answered. It also applies unsubscribe requests
 from the campaigns' links to the consent record (source `unsubscribe_link`).
 
-`register` must run after every other handler of the service: it also installs the erasure
-guard that drops events naming an erased person."""
+The erasure guard that drops events naming an erased person is installed by the runtime for
+every service."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.cloudevents import Envelope
 from shared.events.campaigns import UnsubscribeRequested
 from shared.events.privacy import ANSWERS
 from shared.logging import get_logger
-from shared.privacy import days_setting, guard_erased, purge_every
+from shared.privacy import days_setting, purge_every
 from shared.service import Runtime
 
 log = get_logger(__name__)
@@ -54,4 +54,3 @@ def register(runtime: Runtime) -> None:
     runtime.background(
         lambda stop: purge_every(PURGE_EVERY_SECONDS, expire_exports, "export documents", stop)
     )
-    guard_erased(runtime.dispatcher)

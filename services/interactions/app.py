@@ -24,7 +24,7 @@ runtime = Runtime(
 )
 consumers.register(runtime)
 runtime.background(lambda stop: metrics_refresh.run(lambda: runtime.db, stop))
-privacy.register(runtime)  # last: it guards every handler against erased people
+privacy.register(runtime)
 app = create_app(
     runtime,
     [tracking_api.router, orders_api.router, timeline_api.router],

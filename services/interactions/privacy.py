@@ -1,8 +1,8 @@
 """Interactions answers privacy requests (erasure, export, unmerge) and applies the retention of
 raw tracking rows (`ECRM_INTERACTIONS_RAW_RETENTION_DAYS`, 395 days unless set).
 
-`register` must run after every other handler of the service: it also installs the erasure
-guard that drops events naming an erased person."""
+The erasure guard that drops events naming an erased person is installed by the runtime for
+every service."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from shared.events.privacy import CustomersUnmerged
 from shared.privacy import (
     answer_requests,
     days_setting,
-    guard_erased,
     purge_every,
 )
 from shared.service import Runtime
@@ -54,4 +53,3 @@ def register(runtime: Runtime) -> None:
     runtime.background(
         lambda stop: purge_every(PURGE_EVERY_SECONDS, purge_raw_rows, "raw tracking rows", stop)
     )
-    guard_erased(runtime.dispatcher)

@@ -13,7 +13,7 @@ runtime = Runtime(
     "sales", Path(__file__).parent / "migrations", publishes=(*events.EVENTS, *ANSWERS["sales"])
 )
 consumers.register(runtime)
-privacy.register(runtime)  # last: it guards every handler against erased people
+privacy.register(runtime)
 app = create_app(
     runtime,
     api.ROUTERS,

@@ -1,7 +1,7 @@
 """Sales answers privacy requests: erasure, export and unmerge (see store/privacy.py).
 
-`register` must run after every other handler of the service: it also installs the erasure
-guard that drops events naming an erased person."""
+The erasure guard that drops events naming an erased person is installed by the runtime for
+every service."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from shared.cloudevents import Envelope
 from shared.events.privacy import CustomersUnmerged
 from shared.privacy import (
     answer_requests,
-    guard_erased,
 )
 from shared.service import Runtime
 
@@ -28,5 +27,3 @@ def register(runtime: Runtime) -> None:
     async def unmerge(conn: asyncpg.Connection, env: Envelope) -> None:
         event = CustomersUnmerged.model_validate(env.data)
         await store.unmerge(conn, uuid.UUID(event.customer_id), uuid.UUID(event.restored_id))
-
-    guard_erased(runtime.dispatcher)

@@ -20,7 +20,7 @@ runtime = Runtime(
 )
 support_settings = get_support_settings()
 consumers.register(runtime)
-privacy.register(runtime)  # last: it guards every handler against erased people
+privacy.register(runtime)
 
 
 def _pool():  # type: ignore[no-untyped-def]

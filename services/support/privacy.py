@@ -1,7 +1,7 @@
 """Support answers privacy requests: erasure, export and unmerge (see store/privacy.py).
 
-`register` must run after every other handler of the service: it also installs the erasure
-guard that drops events naming an erased person."""
+The erasure guard that drops events naming an erased person is installed by the runtime for
+every service."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from shared.cloudevents import Envelope
 from shared.events.privacy import CustomersUnmerged
 from shared.privacy import (
     answer_requests,
-    guard_erased,
 )
 from shared.service import Runtime
 
@@ -37,8 +36,6 @@ def register(runtime: Runtime) -> None:
             conn, uuid.UUID(event.customer_id), uuid.UUID(event.restored_id),
             [e for e in emails if e],
         )  # fmt: skip
-
-    guard_erased(runtime.dispatcher)
 
 
 def _email(value: str) -> str | None:

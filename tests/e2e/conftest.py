@@ -10,26 +10,13 @@ from pathlib import Path
 import pytest
 
 from ecrm.embedded.stack import EmbeddedStack
-from ecrm.ports import free_port, free_port_block
-from shared.settings import Settings
-
-
-def stack_settings(home: Path) -> Settings:
-    return Settings(
-        home=home,
-        gateway_port=free_port(),
-        service_port_base=free_port_block(8),
-        embedded_kafka_port=free_port(),
-        embedded_pg_port=free_port(),
-        smtp_sink_port=free_port(),
-        inbound_smtp_port=free_port(),
-    )
+from ecrm.ports import settings_on_free_ports
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[EmbeddedStack]:
     home = Path(tempfile.mkdtemp(prefix="ecrm-e2e-"))
-    with EmbeddedStack(stack_settings(home)) as running:
+    with EmbeddedStack(settings_on_free_ports(home)) as running:
         yield running
     shutil.rmtree(home, ignore_errors=True)
 

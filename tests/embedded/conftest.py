@@ -16,18 +16,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from ecrm.ports import free_port, free_port_block
+from ecrm.ports import free_port, settings_on_free_ports
 from shared.settings import Settings
 
 
-def settings_on_free_ports(home: Path, **overrides: object) -> Settings:
+def embedded_settings(home: Path, **overrides: object) -> Settings:
+    """Free ports, and none of the environment's servers, keys or settings."""
     values: dict[str, object] = {
-        "home": home,
-        "gateway_port": free_port(),
-        "embedded_pg_port": free_port(),
-        "embedded_kafka_port": free_port(),
-        "smtp_sink_port": free_port(),
-        "service_port_base": free_port_block(7),
         "database_url": None,
         "kafka_bootstrap": None,
         "smtp_url": None,
@@ -35,8 +30,7 @@ def settings_on_free_ports(home: Path, **overrides: object) -> Settings:
         "write_keys": None,
         "topic_partitions": 3,
     }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return settings_on_free_ports(home, **(values | overrides))
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +38,7 @@ def make_settings(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Set
     """Settings on fresh free ports with a fresh ECRM_HOME on every call."""
 
     def make(**overrides: object) -> Settings:
-        return settings_on_free_ports(tmp_path_factory.mktemp("home"), **overrides)
+        return embedded_settings(tmp_path_factory.mktemp("home"), **overrides)
 
     return make
 

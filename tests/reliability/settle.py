@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,35 +30,36 @@ class Quiet:
     last: dict[str, Any] = field(default_factory=dict)  # what was still busy at the end
 
 
+async def _count(
+    settings: Settings, service: str, read: Callable[[asyncpg.Connection], Awaitable[int]]
+) -> int | None:
+    """`read` on the service's database; None while it cannot be reached."""
+    with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+        conn = await asyncpg.connect(settings.database_dsn(service), timeout=3)
+        try:
+            return await read(conn)
+        finally:
+            await conn.close()
+    return None
+
+
+def _query(sql: str) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+    return lambda conn: conn.fetchval(sql)
+
+
 async def backlog(settings: Settings, service: str) -> int | None:
-    with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
-        conn = await asyncpg.connect(settings.database_dsn(service), timeout=3)
-        try:
-            return await outbox.backlog(conn)
-        finally:
-            await conn.close()
-    return None
-
-
-async def _count(settings: Settings, service: str, query: str) -> int | None:
-    with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
-        conn = await asyncpg.connect(settings.database_dsn(service), timeout=3)
-        try:
-            return await conn.fetchval(query)
-        finally:
-            await conn.close()
-    return None
+    return await _count(settings, service, outbox.backlog)
 
 
 async def pending_mail(settings: Settings) -> int | None:
     return await _count(
-        settings, "campaigns", "SELECT count(*) FROM messages WHERE status = 'pending'"
+        settings, "campaigns", _query("SELECT count(*) FROM messages WHERE status = 'pending'")
     )
 
 
 async def pending_metrics(settings: Settings) -> int | None:
     """Customers whose figures interactions has still to recompute and publish."""
-    return await _count(settings, "interactions", "SELECT count(*) FROM metrics_pending")
+    return await _count(settings, "interactions", _query("SELECT count(*) FROM metrics_pending"))
 
 
 async def _lag(settings: Settings, service: str, topics: list[str]) -> int | None:

@@ -8,9 +8,8 @@ from pathlib import Path
 import httpx
 
 from ecrm.embedded.stack import EmbeddedStack
-from ecrm.ports import free_port, free_port_block
+from ecrm.ports import settings_on_free_ports
 from ecrm.topology import available_services, service_url
-from shared.settings import Settings
 
 # A cheap authenticated read through the gateway per service: the API answers, not only /healthz.
 PROBES = {
@@ -24,15 +23,7 @@ PROBES = {
 
 def fresh_stack() -> EmbeddedStack:
     home = Path(tempfile.mkdtemp(prefix="ecrm-chaos-"))
-    settings = Settings(
-        home=home,
-        gateway_port=free_port(),
-        service_port_base=free_port_block(8),
-        embedded_kafka_port=free_port(),
-        embedded_pg_port=free_port(),
-        smtp_sink_port=free_port(),
-        inbound_smtp_port=free_port(),
-    )
+    settings = settings_on_free_ports(home)
     return EmbeddedStack(settings, available_services())
 
 

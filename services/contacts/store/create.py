@@ -14,11 +14,12 @@ import asyncpg
 
 from services.contacts.domain import consent_entry
 from services.contacts.store.rows import COLUMNS
+from shared.db import dump_json
 from shared.events.base import Event
 from shared.events.contacts import ConsentChanged, CustomerCreated
 from shared.ids import uuid7
 from shared.outbox import COLUMNS as OUTBOX_COLUMNS
-from shared.outbox import NOTIFY_CHANNEL, UNNEST_ROWS, as_arrays
+from shared.outbox import NOTIFY_CHANNEL, row_of, rows_from
 
 LIVE = "merged_into IS NULL AND deleted_at IS NULL AND erased_at IS NULL"
 
@@ -26,18 +27,18 @@ _CREATE = f"""
 WITH customer AS (
     INSERT INTO customers (id, email, phone, first_name, last_name, company, tags, attributes,
                            stage, consent, created_at, updated_at)
-    SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18
-    WHERE $9::text IS NULL OR NOT EXISTS (
-        SELECT 1 FROM identities WHERE kind = 'email' AND value = $9::text)
+    SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
+    WHERE $3::text IS NULL OR NOT EXISTS (
+        SELECT 1 FROM identities WHERE kind = 'email' AND value = $3::text)
     ON CONFLICT (email) WHERE {LIVE} DO NOTHING
     RETURNING {COLUMNS}
 ), history AS (
     INSERT INTO consent_history (customer_id, channel, state, source, at)
-    SELECT customer.id, c.key, c.value ->> 'state', c.value ->> 'source', $18
-    FROM customer, jsonb_each($17::jsonb) AS c
+    SELECT customer.id, c.key, c.value ->> 'state', c.value ->> 'source', $12
+    FROM customer, jsonb_each($11::jsonb) AS c
 ), events AS (
     INSERT INTO outbox ({OUTBOX_COLUMNS})
-    SELECT * FROM ({UNNEST_ROWS}) AS e WHERE EXISTS (SELECT 1 FROM customer)
+    SELECT * FROM ({rows_from("$1", "$12")}) AS e WHERE EXISTS (SELECT 1 FROM customer)
 ), wake AS (
     SELECT pg_notify('{NOTIFY_CHANNEL}', '') AS n WHERE EXISTS (SELECT 1 FROM customer)
 )
@@ -63,9 +64,9 @@ async def create_customer(
         ConsentChanged(customer_id=str(customer_id), channel=ch, state=st, source=source, at=now)
         for ch, st in consent.items()
     ]
-    _, arrays = as_arrays(events)
+    outbox_rows = dump_json([row_of(e) for e in events])
     return await conn.fetchrow(
-        _CREATE, *arrays, customer_id, row["email"], row["phone"], row["first_name"],
+        _CREATE, outbox_rows, customer_id, row["email"], row["phone"], row["first_name"],
         row["last_name"], row["company"], row["tags"], row["attributes"], row["stage"],
         consent_doc, now,
     )  # fmt: skip
