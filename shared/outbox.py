@@ -15,6 +15,7 @@ import asyncpg
 
 from shared.db import dump_json
 from shared.events.base import Event
+from shared.ids import uuid7
 
 NOTIFY_CHANNEL = "ecrm_outbox"
 
@@ -28,7 +29,7 @@ def rows_from(document: str, occurred_at: str) -> str:
     return f"""
     SELECT event_id, topic, key, ce_type, subject, {occurred_at}::timestamptz, data
     FROM json_to_recordset({document}::text::json)
-        AS r(event_id uuid, topic text, key text, ce_type text, subject text, data jsonb)
+        AS r(event_id uuid, topic text, key text, ce_type text, subject text, data json)
     """
 
 
@@ -51,7 +52,7 @@ def raw_row(
     """A row from data already in the event's JSON shape: hot paths skip building the model.
     Their tests hold that data to the model."""
     return {
-        "event_id": uuid.uuid4(),
+        "event_id": uuid7(),  # time-ordered: every inbox index grows at its right edge
         "topic": event_type.topic(),
         "key": key,
         "ce_type": event_type.ce_type(),

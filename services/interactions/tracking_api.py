@@ -19,7 +19,7 @@ from services.interactions.tracking_domain import (
     InvalidCall,
     RequestInfo,
     TrackedCall,
-    event_size,
+    check_storable,
     parse_call,
 )
 from services.interactions.tracking_http import (
@@ -58,6 +58,10 @@ async def batch(request: Request) -> JSON:
     if not isinstance(items, list):
         raise _all_rejected([{"index": None, "field": "batch", "message": "must be a list"}])
     context = body.get("context") if isinstance(body.get("context"), dict) else {}
+    try:
+        check_storable(context, "context")  # shared by every call of the batch
+    except InvalidCall as exc:
+        raise _all_rejected([{"index": None, "field": exc.field, "message": exc.message}]) from None
     info = RequestInfo(received_at, body.get("sentAt"), context)
     calls, rejected = _parse_batch(items, info)
     if rejected and not calls:
@@ -73,8 +77,7 @@ def _parse_batch(
     rejected: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            if event_size(item) > MAX_EVENT_BYTES:
-                raise InvalidCall("body", f"a call may be at most {MAX_EVENT_BYTES // 1024} KB")
+            check_storable(item)
             calls.append(parse_call(item, info))
         except InvalidCall as exc:
             rejected.append({"index": index, "field": exc.field, "message": exc.message})
@@ -86,6 +89,7 @@ def _single(kind: str) -> Any:
         body = await _authorized_body(request, MAX_EVENT_BYTES)
         info = RequestInfo(datetime.now(UTC))
         try:
+            check_storable(body)
             call = parse_call(body, info, kind)
         except InvalidCall as exc:
             rejected = [{"index": 0, "field": exc.field, "message": exc.message}]

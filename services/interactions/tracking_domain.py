@@ -131,8 +131,35 @@ def email_of(traits: dict[str, Any], context: dict[str, Any]) -> str | None:
     return None
 
 
-def event_size(raw: Any) -> int:
-    return len(orjson.dumps(raw))
+def check_storable(raw: Any, within: str = "") -> None:
+    """A call (or a batch's shared context, `within` "context") must fit in 32 KB and hold no
+    NUL character: PostgreSQL text cannot store one, and the raw documents are kept as `json`,
+    which would take it and hand it on to every consumer."""
+    encoded = orjson.dumps(raw)
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise InvalidCall(within or "body", f"a call may be at most {MAX_EVENT_BYTES // 1024} KB")
+    if b"\\u0000" in encoded and (path := _nul_at(raw, within)) is not None:
+        raise InvalidCall(path or "body", "text must not contain NUL (\\u0000) characters")
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The dotted path of the first key or string holding a NUL character."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        name = str(key).replace("\x00", "\\u0000")
+        inner = f"{path}.{name}" if path else name
+        if "\x00" in str(key):
+            return inner
+        if (found := _nul_at(item, inner)) is not None:
+            return found
+    return None
 
 
 def _kind_of(raw: dict[str, Any]) -> str:

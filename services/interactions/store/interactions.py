@@ -17,8 +17,8 @@ SELECT id, message_id, kind, channel, name, anonymous_id, user_id, customer_id, 
        previous_id, properties, traits, context, occurred_at, sent_at, received_at
 FROM json_to_recordset($1::text::json)
      AS c(id uuid, message_id text, kind text, channel text, name text, anonymous_id text,
-          user_id text, customer_id uuid, group_id text, previous_id text, properties jsonb,
-          traits jsonb, context jsonb, occurred_at timestamptz, sent_at timestamptz,
+          user_id text, customer_id uuid, group_id text, previous_id text, properties json,
+          traits json, context json, occurred_at timestamptz, sent_at timestamptz,
           received_at timestamptz)
 ON CONFLICT (message_id) DO NOTHING
 RETURNING id

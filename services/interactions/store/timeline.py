@@ -15,7 +15,7 @@ _INSERT = """
 WITH e AS (
     SELECT * FROM json_to_recordset($1::text::json)
         AS e(id uuid, ref text, customer_id uuid, anonymous_id text, user_id text, channel text,
-             type text, summary text, source text, occurred_at timestamptz, data jsonb)
+             type text, summary text, source text, occurred_at timestamptz, data json)
 ), known AS (  -- a visitor linked already: the touch goes straight to the customer
     SELECT e.*, COALESCE(e.customer_id, lu.customer_id, la.customer_id) AS cid FROM e
     LEFT JOIN identity_links lu ON lu.kind = 'user_id' AND lu.value = e.user_id

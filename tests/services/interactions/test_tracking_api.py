@@ -213,3 +213,45 @@ async def test_the_device_clock_skew_is_corrected(interactions, http, write_auth
     )
     assert abs(row["occurred_at"] - (happened - skew)) < timedelta(seconds=5)
     assert orjson.loads(row["context"]) == {"ip": "1.2.3.4"}
+
+
+async def test_nul_characters_are_refused_naming_the_field(interactions, http, write_auth, db):
+    """PostgreSQL text cannot hold NUL; the raw documents are stored as `json`, which would,
+    so the API refuses such calls itself, one by one."""
+    good = unique("msg")
+    batch = {
+        "batch": [
+            {"type": "track", "event": "Ok", "anonymousId": unique("anon"), "messageId": good},
+            {
+                "type": "track",
+                "event": "Nul",
+                "anonymousId": unique("anon"),
+                "properties": {"items": [{"note": "a\x00b"}]},
+            },
+            {"type": "page", "anonymousId": "x\x00", "messageId": unique("bad")},
+            {"type": "page", "anonymousId": unique("anon"), "properties": {"k\x00": 1}},
+        ]
+    }
+    response = await http.post(f"{interactions}/v1/batch", json=batch, headers=write_auth)
+    assert response.status_code == 200, response.text
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [
+        (1, "properties.items.0.note"),
+        (2, "anonymousId"),
+        (3, "properties.k\\u0000"),
+    ]
+    assert await count(db, [good]) == 1
+
+    single = await http.post(
+        f"{interactions}/v1/identify",
+        json={"userId": unique("user"), "traits": {"name": "\x00"}},
+        headers=write_auth,
+    )
+    assert single.status_code == 422 and single.json()["errors"][0]["field"] == "traits.name"
+
+    shared_context = {
+        "batch": [{"type": "page", "anonymousId": unique("anon")}],
+        "context": {"userAgent": "\x00"},
+    }
+    response = await http.post(f"{interactions}/v1/batch", json=shared_context, headers=write_auth)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "context.userAgent"
