@@ -5,28 +5,36 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
-import httpx
+import aiohttp
+
+from bench.ingest import basic_auth
+
+
+async def _json(session: aiohttp.ClientSession, path: str, **kwargs: Any) -> tuple[int, Any]:
+    async with session.get(path, **kwargs) as response:
+        return response.status, await response.json()
 
 
 async def identified_probe(
-    client: httpx.AsyncClient, write_key: str, token: str
+    session: aiohttp.ClientSession, write_key: str, token: str
 ) -> tuple[str, str]:
     """A visitor identified by user id and email; returns (user id, customer id)."""
     user_id = f"probe-{uuid.uuid4().hex[:8]}"
     email = f"{user_id}@example.com"
-    await client.post(
-        "/v1/identify", auth=(write_key, ""), json={"userId": user_id, "traits": {"email": email}}
-    )
+    tracking = {"Authorization": basic_auth(write_key)}
+    body = {"userId": user_id, "traits": {"email": email}}
+    async with session.post("/v1/identify", json=body, headers=tracking) as response:
+        await response.read()
     auth = {"Authorization": f"Bearer {token}"}
     for _ in range(300):
-        found = (
-            await client.get("/api/v1/customers", params={"email": email}, headers=auth)
-        ).json()
+        _, found = await _json(session, "/api/v1/customers", params={"email": email}, headers=auth)
         if found.get("items"):
             customer_id = found["items"][0]["id"]
-            timeline = await client.get(f"/api/v1/customers/{customer_id}/timeline", headers=auth)
-            if timeline.status_code == 200 and timeline.json()["items"]:
+            path = f"/api/v1/customers/{customer_id}/timeline"
+            status, timeline = await _json(session, path, headers=auth)
+            if status == 200 and timeline["items"]:
                 return user_id, customer_id
         await asyncio.sleep(0.1)
     raise RuntimeError("the probe visitor was never resolved to a customer")
@@ -36,8 +44,9 @@ async def measure(
     url: str, write_key: str, token: str, seconds: float, every: float = 0.1
 ) -> list[float]:
     """Send a uniquely named track call every `every` s; poll the timeline; latencies in ms."""
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        user_id, customer_id = await identified_probe(client, write_key, token)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(base_url=url, timeout=timeout) as session:
+        user_id, customer_id = await identified_probe(session, write_key, token)
         accepted: dict[str, float] = {}
         seen: dict[str, float] = {}
         stop = asyncio.Event()
@@ -45,13 +54,14 @@ async def measure(
         async def sender() -> None:
             started = time.perf_counter()
             n = 0
+            tracking = {"Authorization": basic_auth(write_key)}
             while time.perf_counter() - started < seconds:
                 name = f"Probe {uuid.uuid4().hex[:10]}"
-                response = await client.post(
-                    "/v1/track", auth=(write_key, ""), json={"userId": user_id, "event": name}
-                )
-                if response.status_code == 200:
-                    accepted[name] = time.perf_counter()
+                body = {"userId": user_id, "event": name}
+                async with session.post("/v1/track", json=body, headers=tracking) as response:
+                    await response.read()
+                    if response.status == 200:
+                        accepted[name] = time.perf_counter()
                 n += 1
                 await asyncio.sleep(max(0.0, started + n * every - time.perf_counter()))
             await asyncio.sleep(3)
@@ -59,14 +69,13 @@ async def measure(
 
         async def poller() -> None:
             auth = {"Authorization": f"Bearer {token}"}
+            path = f"/api/v1/customers/{customer_id}/timeline"
             while not stop.is_set():
-                page = await client.get(
-                    f"/api/v1/customers/{customer_id}/timeline",
-                    params={"limit": 50, "type": "track"},
-                    headers=auth,
+                _, page = await _json(
+                    session, path, params={"limit": 50, "type": "track"}, headers=auth
                 )
                 now = time.perf_counter()
-                for item in page.json().get("items", []):
+                for item in page.get("items", []):
                     for name in accepted.keys() - seen.keys():
                         if name in str(item):
                             seen[name] = now

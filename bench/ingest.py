@@ -8,12 +8,13 @@ consumer group of the interaction stream) stays bounded and drains.
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import time
 from dataclasses import dataclass, field
 
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 
 from bench.payloads import batch
@@ -62,21 +63,25 @@ async def open_loop(
     batches = max(1, int(rate * seconds / size))
     bodies = prepare_bodies(batches, size, seed)
     interval = size / rate
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(
-        base_url=url, auth=(write_key, ""), limits=limits, timeout=30
-    ) as client:
+    # aiohttp, not httpx: the load generator shares the two cores with the stack, and httpx
+    # spent ~2.5 ms of CPU per 30 KB request (aiohttp ~0.12 ms), taking 0.15-0.44 cores.
+    headers = {"Content-Type": "application/json", "Authorization": basic_auth(write_key)}
+    async with aiohttp.ClientSession(
+        base_url=url,
+        headers=headers,
+        connector=aiohttp.TCPConnector(limit=256),
+        timeout=aiohttp.ClientTimeout(total=30),
+    ) as session:
         started = time.perf_counter()
 
         async def send(i: int, body: bytes) -> None:
             scheduled = started + i * interval
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             try:
-                response = await client.post(
-                    "/v1/batch", content=body, headers={"Content-Type": "application/json"}
-                )
-                ok = response.status_code == 200
-            except httpx.HTTPError:
+                async with session.post("/v1/batch", data=body) as response:
+                    await response.read()
+                    ok = response.status == 200
+            except (aiohttp.ClientError, TimeoutError):
                 ok = False
             result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
             if ok:
@@ -88,6 +93,10 @@ async def open_loop(
         result.elapsed_s = time.perf_counter() - started
     result.sent_events = batches * size
     return result
+
+
+def basic_auth(user: str, password: str = "") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 TOPIC = "ecrm.interactions.interaction"
