@@ -11,6 +11,7 @@ import asyncio
 import base64
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -27,6 +28,7 @@ class StepResult:
     sent_events: int = 0
     accepted_events: int = 0
     errors: int = 0
+    error_kinds: Counter[str] = field(default_factory=Counter)  # HTTP status or exception name
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     backlog_after: int = 0
@@ -80,14 +82,15 @@ async def open_loop(
             try:
                 async with session.post("/v1/batch", data=body) as response:
                     await response.read()
-                    ok = response.status == 200
-            except (aiohttp.ClientError, TimeoutError):
-                ok = False
+                    outcome = str(response.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                outcome = type(exc).__name__
             result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
-            if ok:
+            if outcome == "200":
                 result.accepted_events += size
             else:
                 result.errors += 1
+                result.error_kinds[outcome] += 1
 
         await asyncio.gather(*(send(i, body) for i, body in enumerate(bodies)))
         result.elapsed_s = time.perf_counter() - started

@@ -65,6 +65,7 @@ async def find_max_rate(
                 "ack_p50_ms": round(result.percentile(0.50), 1),
                 "ack_p99_ms": round(result.percentile(0.99), 1),
                 "errors": result.errors,
+                "error_kinds": dict(result.error_kinds),
                 "backlog_after": result.backlog_after,
                 "drain_s": None if result.drain_s is None else round(result.drain_s, 2),
                 "cpu_cores": meter.stop(result.elapsed_s + (result.drain_s or 0)),
