@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     rate_tracking: str = Field(
         default="1000/2000", description="tracking API: requests/s/burst per write key"
     )
+    tracking_max_in_flight: int = Field(
+        default=64,
+        ge=1,
+        description="tracking API requests one worker process works on at once; more: 503",
+    )
     workers: str = Field(
         default="interactions=2,contacts=2",
         description="HTTP worker processes per service, e.g. 'interactions=2,contacts=2'",

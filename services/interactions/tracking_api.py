@@ -3,6 +3,8 @@
 Answers like Segment: 200 `{"success": true}` once every call is durable. A batch with some
 malformed calls stores the valid rest and answers 200 with `accepted` and `rejected`
 (`[{"index", "field", "message"}]`); when nothing in the request is valid: 422 problem+json.
+A worker already working on `ECRM_TRACKING_MAX_IN_FLIGHT` requests answers 503 at once, with
+Retry-After (shared.overload).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from services.interactions.tracking_http import (
 from services.interactions.tracking_record import record
 from shared.errors import Problem
 from shared.http import JSON
+from shared.overload import InFlight
 from shared.ratelimit import limit_tracking
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
@@ -50,8 +53,20 @@ async def _authorized_body(request: Request, limit: int) -> dict[str, Any]:
     return body
 
 
+def _in_flight(request: Request) -> InFlight:
+    state = request.app.state
+    if getattr(state, "tracking_in_flight", None) is None:
+        state.tracking_in_flight = InFlight(state.runtime.settings.tracking_max_in_flight)
+    return state.tracking_in_flight
+
+
 @router.post("/batch", **WRITE_KEY_AUTH)
 async def batch(request: Request) -> JSON:
+    with _in_flight(request).slot():
+        return await _batch(request)
+
+
+async def _batch(request: Request) -> JSON:
     body = await _authorized_body(request, MAX_BATCH_BYTES)
     received_at = datetime.now(UTC)
     items = body.get("batch")
@@ -86,16 +101,17 @@ def _parse_batch(
 
 def _single(kind: str) -> Any:
     async def track_one(request: Request) -> JSON:
-        body = await _authorized_body(request, MAX_EVENT_BYTES)
-        info = RequestInfo(datetime.now(UTC))
-        try:
-            check_storable(body)
-            call = parse_call(body, info, kind)
-        except InvalidCall as exc:
-            rejected = [{"index": 0, "field": exc.field, "message": exc.message}]
-            raise _all_rejected(rejected) from None
-        await record(request.app.state.runtime, [call])
-        return _answer(1, [])
+        with _in_flight(request).slot():
+            body = await _authorized_body(request, MAX_EVENT_BYTES)
+            info = RequestInfo(datetime.now(UTC))
+            try:
+                check_storable(body)
+                call = parse_call(body, info, kind)
+            except InvalidCall as exc:
+                rejected = [{"index": 0, "field": exc.field, "message": exc.message}]
+                raise _all_rejected(rejected) from None
+            await record(request.app.state.runtime, [call])
+            return _answer(1, [])
 
     track_one.__name__ = f"{kind}_call"
     track_one.__doc__ = f"Segment `{kind}` call (HTTP Basic: the write key as user name)."
