@@ -14,14 +14,20 @@ CONTENT_TYPE = b"application/json"
 
 
 def headers_for(
-    event_id: uuid.UUID | str, ce_type: str, source: str, time: datetime, subject: str | None
+    event_id: uuid.UUID | str,
+    ce_type: str,
+    source: str,
+    time: datetime | str,
+    subject: str | None,
 ) -> list[tuple[str, bytes]]:
+    """`time` a datetime, or already RFC 3339 text (the relay has PostgreSQL format it)."""
+    stamp = time if isinstance(time, str) else time.astimezone(UTC).isoformat()
     headers = [
         ("ce_specversion", SPECVERSION),
         ("ce_id", str(event_id).encode()),
         ("ce_source", source.encode()),
         ("ce_type", ce_type.encode()),
-        ("ce_time", time.astimezone(UTC).isoformat().encode()),
+        ("ce_time", stamp.encode()),
         ("content-type", CONTENT_TYPE),
     ]
     if subject:

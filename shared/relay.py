@@ -26,8 +26,10 @@ from shared.outbox import NOTIFY_CHANNEL, purge_published
 
 log = get_logger(__name__)
 
+# Ids and times as text, formatted by PostgreSQL: the relay only copies them into headers.
 _SELECT = """
-SELECT id, event_id, topic, key, ce_type, subject, occurred_at, data::text AS data
+SELECT id, event_id::text AS event_id, topic, key, ce_type, subject, data::text AS data,
+       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS ce_time
 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
 """
 
@@ -129,7 +131,7 @@ class OutboxRelay:
                 partitions[topic] = len(await self.producer.partitions_for(topic))
             partition = partition_for(key, partitions[topic])
             headers = headers_for(
-                r["event_id"], r["ce_type"], self.source, r["occurred_at"], r["subject"]
+                r["event_id"], r["ce_type"], self.source, r["ce_time"], r["subject"]
             )
             value = r["data"].encode()
             batch = open_batches.get((topic, partition))

@@ -6,6 +6,7 @@ Pure: an event in, an entry (or None when the event names no customer) out.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,8 +49,9 @@ def order_ref(order_uuid: str) -> str:
     return f"order:{order_uuid}"
 
 
-def from_interaction(data: Mapping[str, Any]) -> Entry:
-    """The entry of an InteractionRecorded's data (`occurred_at` a datetime)."""
+def from_interaction(data: Mapping[str, Any], entry_id: uuid.UUID | None = None) -> Entry:
+    """The entry of an InteractionRecorded's data (`occurred_at` a datetime); `entry_id` is the
+    interaction id as a UUID where the caller has it (not parsed again)."""
     interaction_id = data["interaction_id"]
     kept = {
         "interaction_id": interaction_id,
@@ -62,7 +64,7 @@ def from_interaction(data: Mapping[str, Any]) -> Entry:
         kept["traits"] = data["traits"]
     return Entry(
         # the ingestion id (time-ordered): calls stamped the same millisecond keep their order
-        id=parse_uuid(interaction_id) or uuid7(),
+        id=entry_id or parse_uuid(interaction_id) or uuid7(),
         ref=interaction_ref(interaction_id),
         channel=data.get("channel") or "web",
         type=data["kind"],
@@ -79,16 +81,20 @@ def from_interaction(data: Mapping[str, Any]) -> Entry:
 def _web_summary(data: Mapping[str, Any]) -> str:
     kind, name, user_id = data["kind"], data.get("name"), data.get("user_id")
     target = name or data.get("path")
-    traits = data.get("traits") or {}
-    summaries = {
-        "page": f"Viewed page {target}" if target else "Viewed a page",
-        "screen": f"Viewed screen {target}" if target else "Viewed a screen",
-        "track": name or "Tracked event",
-        "identify": f"Identified as {traits.get('email') or user_id or 'visitor'}",
-        "group": "Joined a group",
-        "alias": f"Aliased to user {user_id}",
-    }
-    return _short(summaries.get(kind, kind))
+    if kind in ("page", "screen"):
+        summary = f"Viewed {kind} {target}" if target else f"Viewed a {kind}"
+    elif kind == "track":
+        summary = name or "Tracked event"
+    elif kind == "identify":
+        traits = data.get("traits") or {}
+        summary = f"Identified as {traits.get('email') or user_id or 'visitor'}"
+    elif kind == "group":
+        summary = "Joined a group"
+    elif kind == "alias":
+        summary = f"Aliased to user {user_id}"
+    else:
+        summary = kind
+    return _short(summary)
 
 
 def from_order(event: OrderPlaced, order_uuid: str, customer_id: str | None) -> Entry:

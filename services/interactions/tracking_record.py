@@ -28,7 +28,10 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
         new_ids = await interactions.insert_new(conn, calls, customers)
         new = [c for c in calls if c.interaction_id in new_ids]
         recorded = [recorded_data(c, customers[c.interaction_id]) for c in new]
-        entries = [timeline_domain.from_interaction(d) for d in recorded]
+        entries = [
+            timeline_domain.from_interaction(d, c.interaction_id)
+            for c, d in zip(new, recorded, strict=True)
+        ]
         await metrics.mark_pending(conn, await timeline.add(conn, entries))
         rows = [outbox.raw_row(InteractionRecorded, recorded_key(d), d) for d in recorded]
         rows.extend(outbox.row_of(e) for e in identity_requests(new, known))
