@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     rate_tracking: str = Field(
         default="1000/2000", description="tracking API: requests/s/burst per write key"
     )
+    # ~2.5 s of queue at the ~50 batch requests/s one worker completes on the standard machine:
+    # bursts pass, sustained overload is refused long before clients time out (10 s and more)
     tracking_max_in_flight: int = Field(
-        default=64,
+        default=128,
         ge=1,
         description="tracking API requests one worker process works on at once; more: 503",
     )
