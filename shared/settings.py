@@ -46,10 +46,11 @@ class Settings(BaseSettings):
     rate_tracking: str = Field(
         default="1000/2000", description="tracking API: requests/s/burst per write key"
     )
-    # ~2.5 s of queue at the ~50 batch requests/s one worker completes on the standard machine:
-    # bursts pass, sustained overload is refused long before clients time out (10 s and more)
+    # ~5 s of queue at the ~50 batch requests/s one worker completes on the standard machine:
+    # bursts at full capacity pass (one worker can get most of the gateway's connections), a
+    # runaway queue is refused before clients time out (10-15 s in Segment's libraries)
     tracking_max_in_flight: int = Field(
-        default=128,
+        default=256,
         ge=1,
         description="tracking API requests one worker process works on at once; more: 503",
     )

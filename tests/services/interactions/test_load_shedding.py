@@ -16,7 +16,7 @@ from tests.support.infra import Infra
 async def one_at_a_time(infra: Infra):
     url = await infra.service("interactions", ECRM_TRACKING_MAX_IN_FLIGHT="1")
     yield url
-    await infra.service("interactions", ECRM_TRACKING_MAX_IN_FLIGHT="128")  # the default again
+    await infra.service("interactions", ECRM_TRACKING_MAX_IN_FLIGHT="256")  # the default again
 
 
 async def test_requests_past_the_limit_are_refused_and_retries_are_accepted(
