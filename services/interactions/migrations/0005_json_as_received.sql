@@ -1,6 +1,6 @@
--- Documents stored as received: `json` keeps the text the request carried and costs a syntax
--- check on insert, where `jsonb` parsed each into a binary tree. Nothing queries inside these
--- columns; they are read back whole (timeline API, export).
+-- Documents stored as JSON text: `json` keeps the text as written and costs a syntax check on
+-- insert, where `jsonb` parsed each into a binary tree. Nothing queries inside these columns;
+-- they are read back whole (timeline API, export).
 ALTER TABLE interactions
     ALTER COLUMN properties DROP DEFAULT,
     ALTER COLUMN traits DROP DEFAULT,
