@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SEED   ?= 1
 FAULTS ?= 30
+RATE   ?= 5000
+SECONDS ?= 20
+PY_SPY ?=
 
-.PHONY: up test lint bench chaos compose-check clean
+.PHONY: up test lint bench profile chaos compose-check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -27,6 +30,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/ecrm bench
+
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY))
 
 chaos: $(STAMP)
 	$(BIN)/python -m tests.reliability.chaos --seed $(SEED) --faults $(FAULTS)

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     service_port_base: int = 8100
     embedded_kafka_port: int = 9092
     embedded_pg_port: int = 5544
+    embedded_pg_options: str = Field(
+        default="",
+        description="more server options for the embedded PostgreSQL, 'name=value;...' "
+        "(e.g. shared_preload_libraries=pg_stat_statements)",
+    )
     smtp_sink_port: int = 1025
     topic_partitions: int = 8
 

@@ -125,12 +125,24 @@ def _socket_dir(data_dir: Path, port: int, os_user: str | None) -> Path:
     return short
 
 
-def postgres_argv(layout: PgLayout, port: int) -> list[str]:
+def postgres_argv(layout: PgLayout, port: int, extra_options: str = "") -> list[str]:
+    """`extra_options` ('name=value;...', ECRM_EMBEDDED_PG_OPTIONS) add to or override ours."""
     argv = [str(bin_path("postgres")), "-D", str(layout.data_dir), "-p", str(port)]
     argv += ["-h", "127.0.0.1", "-k", str(layout.socket_dir)]
-    for name, value in SERVER_OPTIONS.items():
+    for name, value in (SERVER_OPTIONS | parse_options(extra_options)).items():
         argv += ["-c", f"{name}={value}"]
     return argv
+
+
+def parse_options(spec: str) -> dict[str, str]:
+    """'a=1;b=x,y' -> {"a": "1", "b": "x,y"} (a value may hold commas: library lists)."""
+    options = {}
+    for item in filter(None, (part.strip() for part in spec.split(";"))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"embedded PostgreSQL option {item!r} is not name=value")
+        options[name.strip()] = value.strip()
+    return options
 
 
 async def is_ready(dsn: str) -> bool:
@@ -147,7 +159,7 @@ def postgres_spec(settings: Settings, layout: PgLayout) -> ProcessSpec:
     home = settings.home.resolve()
     return ProcessSpec(
         name="postgres",
-        argv=postgres_argv(layout, settings.embedded_pg_port),
+        argv=postgres_argv(layout, settings.embedded_pg_port, settings.embedded_pg_options),
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"},
         ready=lambda: is_ready(dsn),
         log_path=home / "logs" / "postgres.log",

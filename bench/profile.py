@@ -1,0 +1,185 @@
+"""`make profile`: where the time goes at one fixed tracking rate, on a fresh embedded stack.
+
+The figures behind bench/RESULTS.md's tables: CPU of each component per event, PostgreSQL's
+statements (pg_stat_statements, preloaded for this stack only) and its WAL per event and per
+relation (pg_walinspect), and with `--py-spy DIR` each service's top frames (py-spy samples
+only threads holding the GIL: time in Python and in C called from it, not waits). One JSON
+object is printed last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import ingest
+from bench.runner import CpuMeter
+from ecrm.embedded.stack import EmbeddedStack
+from ecrm.ports import settings_on_free_ports
+
+NOT_PYTHON = {"postgres", "broker", "gateway"}
+TOP = 12
+
+
+async def run(rate: float, seconds: float, spy_dir: Path | None) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="ecrm-profile-"))
+    options = "shared_preload_libraries=pg_stat_statements"
+    try:
+        with EmbeddedStack(settings_on_free_ports(home, embedded_pg_options=options)) as stack:
+            return await _profile(stack, rate, seconds, spy_dir)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def _profile(
+    stack: EmbeddedStack, rate: float, seconds: float, spy_dir: Path | None
+) -> dict[str, Any]:
+    dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
+    await ingest.open_loop(stack.gateway_url, stack.write_key, min(rate, 2000), 3, seed=5)
+    await ingest.wait_drained(dsn, bootstrap, 60)
+    admin = await asyncpg.connect(stack.settings.server_dsn)
+    try:
+        for extension in ("pg_stat_statements", "pg_walinspect"):
+            await admin.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+        await admin.execute("SELECT pg_stat_statements_reset()")
+        start_lsn = await admin.fetchval("SELECT pg_current_wal_lsn()")
+        spies = _start_py_spy(stack.pids(), seconds, spy_dir) if spy_dir else []
+        meter = CpuMeter(stack.pids())
+        meter.start()
+        started = time.perf_counter()
+        result = await ingest.open_loop(stack.gateway_url, stack.write_key, rate, seconds, seed=7)
+        drain = await ingest.wait_drained(dsn, bootstrap, 120)
+        cores = meter.stop(time.perf_counter() - started)
+        for spy in spies:
+            spy.wait()
+        end_lsn = await admin.fetchval("SELECT pg_current_wal_lsn()")
+        events = max(1, result.accepted_events)
+        elapsed = time.perf_counter() - started
+        report: dict[str, Any] = {
+            "rate": rate,
+            "achieved": round(result.achieved_events_per_s),
+            "ack_p50_ms": round(result.percentile(0.50), 1),
+            "ack_p99_ms": round(result.percentile(0.99), 1),
+            "errors": dict(result.error_kinds),
+            "drain_s": None if drain is None else round(drain, 2),
+            "cpu_cores": cores,
+            "us_per_event": {k: round(v * elapsed * 1e6 / events) for k, v in cores.items()},
+            "statements": await _statements(admin, events),
+            "wal": await _wal(admin, stack, start_lsn, end_lsn, events),
+        }
+    finally:
+        await admin.close()
+    return report
+
+
+def _start_py_spy(pids: dict[str, int], seconds: float, out: Path) -> list[subprocess.Popen]:
+    out.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    argv = [spy, "record", "--subprocesses", "--gil", "--nonblocking", "-r", "100", "-f", "raw"]
+    argv += ["-d", str(max(1, int(seconds)))]
+    return [
+        subprocess.Popen(
+            [*argv, "-p", str(pid), "-o", str(out / f"{name}.txt")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+        if name not in NOT_PYTHON
+    ]
+
+
+async def _statements(admin: asyncpg.Connection, events: int) -> list[dict[str, Any]]:
+    rows = await admin.fetch(
+        "SELECT d.datname, s.calls, s.total_exec_time,"
+        " left(regexp_replace(s.query, '\\s+', ' ', 'g'), 100) AS query"
+        " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+        " ORDER BY s.total_exec_time DESC LIMIT $1",
+        TOP,
+    )
+    return [
+        {
+            "database": r["datname"],
+            "calls": r["calls"],
+            "us_per_event": round(r["total_exec_time"] * 1000 / events, 1),
+            "query": r["query"],
+        }
+        for r in rows
+    ]
+
+
+async def _wal(
+    admin: asyncpg.Connection, stack: EmbeddedStack, start: str, end: str, events: int
+) -> dict[str, Any]:
+    total = await admin.fetchval("SELECT $2::pg_lsn - $1::pg_lsn", start, end)
+    blocks = await admin.fetch(
+        "SELECT relfilenode, sum(block_data_length + block_fpi_length) AS bytes"
+        " FROM pg_get_wal_block_info($1, $2) GROUP BY relfilenode ORDER BY bytes DESC LIMIT $3",
+        start,
+        end,
+        TOP,
+    )
+    names = await _relation_names(stack)
+    return {
+        "bytes_per_event": round(total / events),
+        "by_relation": {
+            names.get(r["relfilenode"], str(r["relfilenode"])): round(r["bytes"] / events)
+            for r in blocks
+        },
+    }
+
+
+async def _relation_names(stack: EmbeddedStack) -> dict[int, str]:
+    admin = await asyncpg.connect(stack.settings.server_dsn)
+    try:
+        databases = await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'ecrm_%'")
+    finally:
+        await admin.close()
+    names: dict[int, str] = {}
+    for row in databases:
+        service = row["datname"].removeprefix("ecrm_")
+        conn = await asyncpg.connect(stack.settings.database_dsn(service))
+        try:
+            for r in await conn.fetch("SELECT relfilenode, relname FROM pg_class"):
+                names[r["relfilenode"]] = f"{service}.{r['relname']}"
+        finally:
+            await conn.close()
+    return names
+
+
+def top_frames(raw: Path, count: int = TOP) -> list[tuple[str, float]]:
+    """py-spy's raw (collapsed) stacks -> the functions most often at the top, with their share."""
+    own: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if stack and samples.isdigit():
+            own[stack.split(";")[-1]] += int(samples)
+    total = sum(own.values()) or 1
+    return [(frame, round(100 * n / total, 1)) for frame, n in own.most_common(count)]
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--rate", type=float, default=5000, help="tracking events per second")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
+    args = parser.parse_args(argv)
+    report = asyncio.run(run(args.rate, args.seconds, args.py_spy))
+    if args.py_spy:
+        report["top_frames"] = {p.stem: top_frames(p) for p in sorted(args.py_spy.glob("*.txt"))}
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()

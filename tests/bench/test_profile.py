@@ -1,0 +1,37 @@
+"""`make profile` on a real stack, briefly; and the reading of py-spy's collapsed stacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bench.profile import top_frames
+
+
+def test_top_frames_are_the_functions_most_often_on_top(tmp_path):
+    raw = tmp_path / "svc.txt"
+    raw.write_text(
+        "main (a.py:1);handle (b.py:2);parse (c.py:3) 6\n"
+        "main (a.py:1);handle (b.py:2) 3\n"
+        "main (a.py:1);handle (b.py:2);parse (c.py:3) 1\n"
+        "not a sample line\n"
+    )
+    assert top_frames(raw) == [("parse (c.py:3)", 70.0), ("handle (b.py:2)", 30.0)]
+
+
+def test_profile_reports_cpu_statements_and_wal_per_event():
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--rate", "500", "--seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["achieved"] > 0 and report["errors"] == {}
+    assert report["us_per_event"]["interactions"] > 0 and report["us_per_event"]["postgres"] > 0
+    queries = " ".join(s["query"] for s in report["statements"])
+    assert "INSERT INTO interactions" in queries  # pg_stat_statements was preloaded
+    assert report["wal"]["bytes_per_event"] > 0
+    assert any(name.startswith("interactions.") for name in report["wal"]["by_relation"])
