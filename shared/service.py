@@ -247,6 +247,7 @@ class Runtime:
             batch_timeout_ms=50,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            parser=_records_as_they_are,
             decoder=_records_undecoded,
             session_timeout_ms=10000,
             heartbeat_interval_ms=2000,
@@ -357,6 +358,26 @@ def _document_problems(schema: dict[str, Any]) -> None:
             responses.pop("422", None)  # FastAPI's own validation shape is not what we send
             responses.setdefault("4XX", {"description": "the request was refused", **problem})
             responses.setdefault("503", {"description": "storage unavailable, retry", **problem})
+
+
+async def _records_as_they_are(records: tuple[Any, ...], batch_parser: Any) -> Any:
+    """FastStream's own batch message, without the dict of every record's headers its parser
+    builds (5-7 % of a consumer's time) and nothing reads: the dispatcher reads the records.
+    `batch_parser` is the subscriber's parse method; its parser knows the message class (the
+    one that commits offsets) and the consumer. A test holds this to FastStream's result."""
+    parser = batch_parser.__self__
+    first, last = records[0], records[-1]
+    return parser.msg_class(
+        body=[],
+        headers={},
+        batch_headers=[],
+        reply_to="",
+        content_type=None,
+        message_id=f"{first.offset}-{last.offset}-{first.timestamp}",
+        raw_message=records,
+        path={},
+        consumer=parser._consumer,
+    )
 
 
 async def _records_undecoded(msg: Any) -> None:
