@@ -28,7 +28,7 @@ class StepResult:
     sent_events: int = 0
     accepted_events: int = 0
     errors: int = 0
-    error_kinds: Counter[str] = field(default_factory=Counter)  # HTTP status or exception name
+    error_kinds: Counter[str] = field(default_factory=Counter)  # status and problem, or exception
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     backlog_after: int = 0
@@ -81,8 +81,10 @@ async def open_loop(
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             try:
                 async with session.post("/v1/batch", data=body) as response:
-                    await response.read()
+                    answer = await response.read()
                     outcome = str(response.status)
+                    if response.status != 200:  # which one: a problem document names it
+                        outcome += f" {_problem_title(answer)}"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 outcome = type(exc).__name__
             result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
@@ -96,6 +98,16 @@ async def open_loop(
         result.elapsed_s = time.perf_counter() - started
     result.sent_events = batches * size
     return result
+
+
+def _problem_title(answer: bytes) -> str:
+    try:
+        document = orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return answer[:60].decode("utf-8", "replace")
+    title = document.get("title", "") if isinstance(document, dict) else ""
+    detail = document.get("detail", "") if isinstance(document, dict) else ""
+    return f"{title}: {detail}"[:120]
 
 
 def basic_auth(user: str, password: str = "") -> str:
