@@ -52,8 +52,8 @@ class Settings(BaseSettings):
         default="1000/2000", description="tracking API: requests/s/burst per write key"
     )
     # ~5 s of queue at the ~50 batch requests/s one worker completes on the standard machine:
-    # bursts at full capacity pass (64 and 128 refused some in the benchmark's saturated steps),
-    # a runaway queue is refused before clients time out (10-15 s in Segment's libraries)
+    # bursts at full capacity pass (64 refused 20 requests of a saturated benchmark step), a
+    # runaway queue is refused before clients time out (10-15 s in Segment's libraries)
     tracking_max_in_flight: int = Field(
         default=256,
         ge=1,
