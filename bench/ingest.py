@@ -21,6 +21,8 @@ import orjson
 from bench.payloads import batch
 from shared.kafka_admin import consumer_lag
 
+BOUNDED_LAG_S = 1.0
+
 
 @dataclass
 class StepResult:
@@ -46,11 +48,20 @@ class StepResult:
 
     @property
     def kept_up(self) -> bool:
+        """The step's burst was absorbed: answered without error, and its backlog drained
+        within the drain timeout (10 s) after it."""
         return (
             self.errors == 0
             and self.achieved_events_per_s >= 0.95 * self.target_events_per_s
             and self.drain_s is not None
         )
+
+    @property
+    def lag_bounded(self) -> bool:
+        """The pipeline kept pace during the step: at its end, the backlog (unpublished outbox
+        rows and the lag of every consumer group) was at most BOUNDED_LAG_S of the rate. Above
+        the sustainable rate it grows for as long as the step lasts."""
+        return self.kept_up and self.backlog_after <= BOUNDED_LAG_S * self.target_events_per_s
 
 
 def prepare_bodies(count: int, size: int, seed: int) -> list[bytes]:

@@ -46,10 +46,12 @@ class CpuMeter:
 
 async def find_max_rate(
     stack: EmbeddedStack, rates: list[float], seconds: float
-) -> tuple[float, list[dict]]:
+) -> tuple[float, float, list[dict]]:
+    """(highest rate with bounded lag, highest rate whose burst drained, every step's figures).
+    Steps go up until one is not even absorbed."""
     dsn = stack.settings.database_dsn("interactions")
     bootstrap = stack.settings.kafka
-    best, steps = 0.0, []
+    sustained, burst, steps = 0.0, 0.0, []
     for rate in rates:
         meter = CpuMeter(stack.pids())
         meter.start()
@@ -58,6 +60,8 @@ async def find_max_rate(
             stack.gateway_url, stack.write_key, dsn, bootstrap, rate, seconds
         )
         generator_cores = (time.process_time() - generator_cpu) / result.elapsed_s
+        span = result.elapsed_s + (result.drain_s or 0)
+        cores = meter.stop(span)
         steps.append(
             {
                 "target": rate,
@@ -67,15 +71,22 @@ async def find_max_rate(
                 "errors": result.errors,
                 "error_kinds": dict(result.error_kinds),
                 "backlog_after": result.backlog_after,
+                "lag_bounded": result.lag_bounded,
                 "drain_s": None if result.drain_s is None else round(result.drain_s, 2),
-                "cpu_cores": meter.stop(result.elapsed_s + (result.drain_s or 0)),
+                "cpu_cores": cores,
+                # the step's events cost their CPU during the step and the drain after it
+                "stack_us_per_event": round(
+                    sum(cores.values()) * span * 1e6 / max(1, result.accepted_events)
+                ),
                 "load_generator_cores": round(generator_cores, 2),
             }
         )
         if not result.kept_up:
             break
-        best = rate
-    return best, steps
+        burst = rate
+        if result.lag_bounded:
+            sustained = rate
+    return sustained, burst, steps
 
 
 async def run(smoke: bool = False) -> dict[str, Any]:
@@ -98,8 +109,9 @@ async def run(smoke: bool = False) -> dict[str, Any]:
             if smoke
             else [5000.0, 7500.0, 8750.0, 10000.0, 11250.0, 12500.0, 15000.0, 20000.0, 25000.0]
         )
-        best, steps = await find_max_rate(stack, rates, seconds)
-        report["ingest_events_per_s"] = round(best)
+        best, burst, steps = await find_max_rate(stack, rates, seconds)
+        report["ingest_events_per_s"] = round(best)  # lag bounded
+        report["ingest_burst_events_per_s"] = round(burst)  # 10 s absorbed within 10 s
         report["ingest_steps"] = steps
         # every phase starts from an idle pipeline: the failed step's backlog drains first
         dsn = stack.settings.database_dsn("interactions")

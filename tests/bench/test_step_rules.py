@@ -1,0 +1,29 @@
+"""A step's two verdicts: its burst was absorbed (drained in time), and its lag stayed bounded
+(the backlog at its end was at most a second of the rate)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.ingest import StepResult
+
+
+def _step(backlog: int, drain_s: float | None = 1.0, errors: int = 0) -> StepResult:
+    step = StepResult(10_000, accepted_events=100_000, errors=errors, elapsed_s=10.0)
+    step.backlog_after, step.drain_s = backlog, drain_s
+    return step
+
+
+@pytest.mark.parametrize(
+    ("backlog", "drain_s", "errors", "kept_up", "bounded"),
+    [
+        (3_000, 0.4, 0, True, True),
+        (10_000, 1.2, 0, True, True),  # exactly one second of the rate
+        (55_000, 6.0, 0, True, False),  # absorbed, but the consumers fell behind
+        (90_000, None, 0, False, False),  # not drained within the timeout
+        (1_000, 0.2, 1, False, False),  # one error fails a step
+    ],
+)
+def test_verdicts(backlog, drain_s, errors, kept_up, bounded):
+    step = _step(backlog, drain_s, errors)
+    assert (step.kept_up, step.lag_bounded) == (kept_up, bounded)
