@@ -164,13 +164,21 @@ async def test_one_timeline_across_every_channel(
             break
     assert walked == [i["id"] for i in items]
 
+    seen: dict = {}
+
     async def figures() -> dict | None:
         got = (
             await http.get(f"{interactions}/api/v1/customers/{customer}/metrics", headers=auth)
         ).json()
+        seen["figures"] = got
         return got if got.get("touches", {}).get("email") == 1 else None
 
-    metrics = await eventually(figures, timeout=45)
+    try:
+        metrics = await eventually(figures, timeout=45)
+    except AssertionError:  # what the figures and the timeline said, for the next reader
+        now = await timeline(http, interactions, auth, customer)
+        touches = [(i["type"], i["channel"], i["occurred_at"]) for i in now["items"]]
+        raise AssertionError(f"figures {seen.get('figures')!r}; timeline {touches!r}") from None
     assert metrics["touches"] == {"web": 2, "store": 1, "support": 1, "email": 1}
     assert metrics["orders_count"] == 1 and metrics["total_spent"] == 30.0
     assert metrics["first_seen"].startswith("2025-05-01T12:00:00")
