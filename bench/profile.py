@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from bench import ingest
-from bench.runner import CpuMeter
+from bench.runner import CpuMeter, us_per_event
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
 
@@ -60,12 +60,12 @@ async def _profile(
         started = time.perf_counter()
         result = await ingest.open_loop(stack.gateway_url, stack.write_key, rate, seconds, seed=7)
         drain = await ingest.wait_drained(dsn, bootstrap, 120)
-        cores = meter.stop(time.perf_counter() - started)
+        span = time.perf_counter() - started
+        cores = meter.stop(span)
         for spy in spies:
             spy.wait()
         end_lsn = await admin.fetchval("SELECT pg_current_wal_lsn()")
         events = max(1, result.accepted_events)
-        elapsed = time.perf_counter() - started
         report: dict[str, Any] = {
             "rate": rate,
             "achieved": round(result.achieved_events_per_s),
@@ -74,7 +74,7 @@ async def _profile(
             "errors": dict(result.error_kinds),
             "drain_s": None if drain is None else round(drain, 2),
             "cpu_cores": cores,
-            "us_per_event": {k: round(v * elapsed * 1e6 / events) for k, v in cores.items()},
+            "us_per_event": {k: round(v) for k, v in us_per_event(cores, span, events).items()},
             "statements": await _statements(admin, events),
             "wal": await _wal(admin, stack, start_lsn, end_lsn, events),
         }

@@ -44,6 +44,12 @@ class CpuMeter:
         }
 
 
+def us_per_event(cores: dict[str, float], span_s: float, events: int) -> dict[str, float]:
+    """CPU µs per event of each component: events cost their CPU during the load and during
+    the drain after it, so `span_s` covers both."""
+    return {name: used * span_s * 1e6 / max(1, events) for name, used in cores.items()}
+
+
 async def find_max_rate(
     stack: EmbeddedStack, rates: list[float], seconds: float
 ) -> tuple[float, float, list[dict]]:
@@ -74,9 +80,8 @@ async def find_max_rate(
                 "lag_bounded": result.lag_bounded,
                 "drain_s": None if result.drain_s is None else round(result.drain_s, 2),
                 "cpu_cores": cores,
-                # the step's events cost their CPU during the step and the drain after it
                 "stack_us_per_event": round(
-                    sum(cores.values()) * span * 1e6 / max(1, result.accepted_events)
+                    sum(us_per_event(cores, span, result.accepted_events).values())
                 ),
                 "load_generator_cores": round(generator_cores, 2),
             }

@@ -15,6 +15,7 @@ from services.interactions import (
 )
 from shared.events import interactions as events
 from shared.events.privacy import ANSWERS
+from shared.overload import InFlight
 from shared.service import Runtime, create_app
 
 runtime = Runtime(
@@ -31,3 +32,4 @@ app = create_app(
     description="Web (Segment HTTP Tracking API) and store channels, the unified customer "
     "timeline and customer metrics.",
 )
+app.state.tracking_in_flight = InFlight(runtime.settings.tracking_max_in_flight)

@@ -54,10 +54,7 @@ async def _authorized_body(request: Request, limit: int) -> dict[str, Any]:
 
 
 def _in_flight(request: Request) -> InFlight:
-    state = request.app.state
-    if getattr(state, "tracking_in_flight", None) is None:
-        state.tracking_in_flight = InFlight(state.runtime.settings.tracking_max_in_flight)
-    return state.tracking_in_flight
+    return request.app.state.tracking_in_flight  # made by the app's wiring
 
 
 @router.post("/batch", **WRITE_KEY_AUTH)
@@ -76,7 +73,7 @@ async def _batch(request: Request) -> JSON:
     try:
         check_storable(context, "context")  # shared by every call of the batch
     except InvalidCall as exc:
-        raise _all_rejected([{"index": None, "field": exc.field, "message": exc.message}]) from None
+        raise _all_rejected([_rejection(None, exc)]) from None
     info = RequestInfo(received_at, body.get("sentAt"), context)
     calls, rejected = _parse_batch(items, info)
     if rejected and not calls:
@@ -95,7 +92,7 @@ def _parse_batch(
             check_storable(item)
             calls.append(parse_call(item, info))
         except InvalidCall as exc:
-            rejected.append({"index": index, "field": exc.field, "message": exc.message})
+            rejected.append(_rejection(index, exc))
     return calls, rejected
 
 
@@ -108,8 +105,7 @@ def _single(kind: str) -> Any:
                 check_storable(body)
                 call = parse_call(body, info, kind)
             except InvalidCall as exc:
-                rejected = [{"index": 0, "field": exc.field, "message": exc.message}]
-                raise _all_rejected(rejected) from None
+                raise _all_rejected([_rejection(0, exc)]) from None
             await record(request.app.state.runtime, [call])
             return _answer(1, [])
 
@@ -126,6 +122,11 @@ def _answer(accepted: int, rejected: list[dict[str, Any]]) -> JSON:
     if not rejected:
         return JSON({"success": True})
     return JSON({"success": True, "accepted": accepted, "rejected": rejected})
+
+
+def _rejection(index: int | None, exc: InvalidCall) -> dict[str, Any]:
+    """One entry of `rejected` (index None: the request as a whole)."""
+    return {"index": index, "field": exc.field, "message": exc.message}
 
 
 def _all_rejected(rejected: list[dict[str, Any]]) -> Problem:

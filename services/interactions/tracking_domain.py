@@ -155,10 +155,10 @@ def _nul_at(value: Any, path: str) -> str | None:
     else:
         return None
     for key, item in items:
-        name = str(key).replace("\x00", "\\u0000")
+        name = str(key)
         inner = f"{path}.{name}" if path else name
-        if "\x00" in str(key):
-            return inner
+        if "\x00" in name:
+            return inner.replace("\x00", "\\u0000")
         if (found := _nul_at(item, inner)) is not None:
             return found
     return None
