@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/ecrm bench
 
 profile: $(STAMP)
-	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY))
+	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY)) $(if $(CREATES),--creates)
 
 chaos: $(STAMP)
 	$(BIN)/python -m tests.reliability.chaos --seed $(SEED) --faults $(FAULTS)

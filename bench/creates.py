@@ -5,7 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from bench.ingest import Stream
 from bench.raw import wrk
+
+CUSTOMERS = Stream(
+    "ecrm.contacts.customer", ("interactions", "campaigns", "support", "sales", "analytics")
+)
 
 LUA = """
 local counter = 0

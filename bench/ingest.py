@@ -13,6 +13,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import aiohttp
 import asyncpg
@@ -125,25 +126,33 @@ def basic_auth(user: str, password: str = "") -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-TOPIC = "ecrm.interactions.interaction"
-STREAM_GROUPS = ("campaigns", "sales", "analytics")  # every reader of TOPIC
+class Stream(NamedTuple):
+    topic: str
+    groups: tuple[str, ...]  # every consumer group reading the topic
 
 
-async def pipeline_backlog(dsn: str, bootstrap: str) -> int:
-    """Events accepted but not yet applied by every consumer of the interaction stream."""
+INTERACTIONS = Stream("ecrm.interactions.interaction", ("campaigns", "sales", "analytics"))
+
+
+async def pipeline_backlog(dsn: str, bootstrap: str, stream: Stream = INTERACTIONS) -> int:
+    """Events accepted (in the outbox of `dsn`'s service) but not yet applied by every consumer
+    group of the stream."""
     conn = await asyncpg.connect(dsn)
     try:
         outbox = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     finally:
         await conn.close()
-    lags = await asyncio.gather(*(consumer_lag(bootstrap, g, [TOPIC]) for g in STREAM_GROUPS))
+    topics = [stream.topic]
+    lags = await asyncio.gather(*(consumer_lag(bootstrap, g, topics) for g in stream.groups))
     return outbox + sum(p.lag for lag in lags for p in lag)
 
 
-async def wait_drained(dsn: str, bootstrap: str, timeout: float) -> float | None:
+async def wait_drained(
+    dsn: str, bootstrap: str, timeout: float, stream: Stream = INTERACTIONS
+) -> float | None:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        if await pipeline_backlog(dsn, bootstrap) == 0:
+        if await pipeline_backlog(dsn, bootstrap, stream) == 0:
             return time.perf_counter() - started
         await asyncio.sleep(0.25)
     return None

@@ -1,4 +1,5 @@
-"""`make profile`: where the time goes at one fixed tracking rate, on a fresh embedded stack.
+"""`make profile`: where the time goes at one fixed tracking rate (or under the bench's customer
+creates, `--creates`), on a fresh embedded stack.
 
 The figures behind bench/RESULTS.md's tables: CPU of each component per event, PostgreSQL's
 statements (pg_stat_statements, preloaded for this stack only) and its WAL per event and per
@@ -18,12 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from bench import ingest
+from bench import creates, ingest
 from bench.runner import CpuMeter, us_per_event
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
@@ -32,22 +34,64 @@ NOT_PYTHON = {"postgres", "broker", "gateway"}
 TOP = 12
 
 
-async def run(rate: float, seconds: float, spy_dir: Path | None) -> dict[str, Any]:
+Load = Callable[[EmbeddedStack, float], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+async def run(load: Load, seconds: float, spy_dir: Path | None) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="ecrm-profile-"))
     options = "shared_preload_libraries=pg_stat_statements"
     try:
         with EmbeddedStack(settings_on_free_ports(home, embedded_pg_options=options)) as stack:
-            return await _profile(stack, rate, seconds, spy_dir)
+            await _warm_up(stack)
+            return await _profile(stack, load, seconds, spy_dir)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-async def _profile(
-    stack: EmbeddedStack, rate: float, seconds: float, spy_dir: Path | None
-) -> dict[str, Any]:
+def tracking(rate: float) -> Load:
+    """Tracking batches at `rate` events/s; an event is one tracked call."""
+
+    async def load(stack: EmbeddedStack, seconds: float) -> tuple[int, dict[str, Any]]:
+        dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
+        result = await ingest.open_loop(stack.gateway_url, stack.write_key, rate, seconds, seed=7)
+        drain = await ingest.wait_drained(dsn, bootstrap, 120)
+        return result.accepted_events, {
+            "rate": rate,
+            "achieved": round(result.achieved_events_per_s),
+            "ack_p50_ms": round(result.percentile(0.50), 1),
+            "ack_p99_ms": round(result.percentile(0.99), 1),
+            "errors": dict(result.error_kinds),
+            "drain_s": None if drain is None else round(drain, 2),
+        }
+
+    return load
+
+
+async def customer_creates(stack: EmbeddedStack, seconds: float) -> tuple[int, dict[str, Any]]:
+    """Creates through the gateway as the bench makes them (wrk, 64 connections); an event is
+    one create, applied by every consumer of the customer stream."""
+    c = await asyncio.to_thread(
+        creates.customer_creates, stack.gateway_url, stack.admin_token, int(seconds), 64, "prof"
+    )
+    dsn, bootstrap = stack.settings.database_dsn("contacts"), stack.settings.kafka
+    drain = await ingest.wait_drained(dsn, bootstrap, 120, creates.CUSTOMERS)
+    return round(c["req_per_s"] * int(seconds)), {
+        "creates_per_s": round(c["req_per_s"]),
+        "p99_ms": c.get("p99_ms"),
+        "errors": c["errors"] + c["non_2xx"],
+        "drain_s": None if drain is None else round(drain, 2),
+    }
+
+
+async def _warm_up(stack: EmbeddedStack) -> None:
     dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
-    await ingest.open_loop(stack.gateway_url, stack.write_key, min(rate, 2000), 3, seed=5)
+    await ingest.open_loop(stack.gateway_url, stack.write_key, 2000, 3, seed=5)
     await ingest.wait_drained(dsn, bootstrap, 60)
+
+
+async def _profile(
+    stack: EmbeddedStack, load: Load, seconds: float, spy_dir: Path | None
+) -> dict[str, Any]:
     admin = await asyncpg.connect(stack.settings.server_dsn)
     try:
         for extension in ("pg_stat_statements", "pg_walinspect"):
@@ -58,21 +102,15 @@ async def _profile(
         meter = CpuMeter(stack.pids())
         meter.start()
         started = time.perf_counter()
-        result = await ingest.open_loop(stack.gateway_url, stack.write_key, rate, seconds, seed=7)
-        drain = await ingest.wait_drained(dsn, bootstrap, 120)
+        events, report = await load(stack, seconds)
         span = time.perf_counter() - started
         cores = meter.stop(span)
         for spy in spies:
             spy.wait()
         end_lsn = await admin.fetchval("SELECT pg_current_wal_lsn()")
-        events = max(1, result.accepted_events)
-        report: dict[str, Any] = {
-            "rate": rate,
-            "achieved": round(result.achieved_events_per_s),
-            "ack_p50_ms": round(result.percentile(0.50), 1),
-            "ack_p99_ms": round(result.percentile(0.99), 1),
-            "errors": dict(result.error_kinds),
-            "drain_s": None if drain is None else round(drain, 2),
+        events = max(1, events)
+        report |= {
+            "events": events,
             "cpu_cores": cores,
             "us_per_event": {k: round(v) for k, v in us_per_event(cores, span, events).items()},
             "statements": await _statements(admin, events),
@@ -171,10 +209,14 @@ def top_frames(raw: Path, count: int = TOP) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--rate", type=float, default=5000, help="tracking events per second")
+    parser.add_argument(
+        "--creates", action="store_true", help="customer creates (wrk, 64 connections) instead"
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
     args = parser.parse_args(argv)
-    report = asyncio.run(run(args.rate, args.seconds, args.py_spy))
+    load = customer_creates if args.creates else tracking(args.rate)
+    report = asyncio.run(run(load, args.seconds, args.py_spy))
     if args.py_spy:
         report["top_frames"] = {p.stem: top_frames(p) for p in sorted(args.py_spy.glob("*.txt"))}
     print(json.dumps(report))

@@ -35,3 +35,18 @@ def test_profile_reports_cpu_statements_and_wal_per_event():
     assert "INSERT INTO interactions" in queries  # pg_stat_statements was preloaded
     assert report["wal"]["bytes_per_event"] > 0
     assert any(name.startswith("interactions.") for name in report["wal"]["by_relation"])
+
+
+def test_profile_of_creates_reports_cpu_and_statements_per_create():
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--creates", "--seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["creates_per_s"] > 0 and report["errors"] == 0
+    assert report["drain_s"] is not None  # every reader of the customer stream caught up
+    assert report["us_per_event"]["contacts"] > 0
+    assert any(s["database"] == "ecrm_contacts" for s in report["statements"])

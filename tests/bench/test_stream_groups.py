@@ -1,18 +1,22 @@
-"""The benchmark's "keeps up" waits for every consumer group of the interaction stream."""
+"""The benchmark's drain waits for every consumer group of the streams it loads."""
 
 from __future__ import annotations
 
 import importlib
 
-from bench.ingest import STREAM_GROUPS, TOPIC
+import pytest
+
+from bench.creates import CUSTOMERS
+from bench.ingest import INTERACTIONS, Stream
 
 SERVICES = ("contacts", "interactions", "support", "campaigns", "sales", "analytics")
 
 
-def test_the_bench_watches_every_reader_of_the_interaction_stream():
+@pytest.mark.parametrize("stream", [INTERACTIONS, CUSTOMERS], ids=lambda s: s.topic)
+def test_the_bench_watches_every_reader_of_the_stream(stream: Stream):
     readers = {
         name
         for name in SERVICES
-        if TOPIC in importlib.import_module(f"services.{name}.app").runtime.dispatcher.topics
+        if stream.topic in importlib.import_module(f"services.{name}.app").runtime.dispatcher.topics
     }
-    assert readers == set(STREAM_GROUPS)
+    assert readers == set(stream.groups)
