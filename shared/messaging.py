@@ -1,7 +1,8 @@
 """Consuming events: one batch subscriber per service, inbox dedupe, retry, dead letters.
 
-Every service consumes with one group (its name). A batch is applied in one transaction with a
-savepoint per event; the offsets are committed only after that transaction commits
+Every service consumes with one group (its name). A batch is applied in one transaction, its
+events under one savepoint (on a failure, again with a savepoint per run of events sharing a
+handler, to find the failing ones); the offsets are committed only after that transaction commits
 (AckPolicy.NACK_ON_ERROR: success commits, an exception rewinds to the batch's first record).
 
 - The database being away is not the event's fault: the batch is retried with backoff and,
@@ -32,6 +33,7 @@ BatchHandler = Callable[[asyncpg.Connection, list[Envelope]], Awaitable[None]]
 
 
 Wanted = Callable[[Envelope], bool]
+Run = tuple["Route", list[Envelope]]
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,6 @@ class EventDispatcher:
         return route is not None and route.wants(env)
 
     async def _apply_batch(self, envs: list[Envelope]) -> list[tuple[Envelope, Exception]]:
-        failed: list[tuple[Envelope, Exception]] = []
         async with self._pool().acquire() as conn, conn.transaction():
             new = await inbox.claim_many(conn, self.service, [e.id for e in envs])
             duplicates = len(envs) - len(new)  # already applied, or twice in this batch
@@ -135,17 +136,12 @@ class EventDispatcher:
                 metrics.EVENTS_CONSUMED.labels(self.service, self.service, "duplicate").inc(
                     duplicates
                 )
-            fresh = await self._filtered(conn, _first_of_each(envs, new))
-            for route, run in _runs(fresh, self.route):
-                try:
-                    async with conn.transaction():  # a savepoint: a failure undoes only this run
-                        await route.apply(conn, run)
-                except UNAVAILABLE:
-                    raise
-                except Exception as exc:
-                    failed.extend((env, exc) for env in run)
-                    continue
-                metrics.EVENTS_CONSUMED.labels(self.service, self.service, "applied").inc(len(run))
+            runs = _runs(await self._filtered(conn, _first_of_each(envs, new)), self.route)
+            failed = (
+                []
+                if await self._applied_together(conn, runs)
+                else await self._apply_runs(conn, runs)
+            )
             if failed:  # release their claims so a retry can apply them
                 await conn.execute(
                     "DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
@@ -153,6 +149,41 @@ class EventDispatcher:
                     [env.id for env, _ in failed],
                 )
         return failed
+
+    async def _applied_together(self, conn: asyncpg.Connection, runs: list[Run]) -> bool:
+        """Every run under one savepoint: the common case, two statements per batch instead of
+        two per run. False (nothing kept) when one failed; `_apply_runs` then finds which."""
+        if len(runs) < 2:
+            return False
+        try:
+            async with conn.transaction():
+                for route, run in runs:
+                    await route.apply(conn, run)
+        except UNAVAILABLE:
+            raise
+        except Exception:
+            return False
+        self._count_applied(sum(len(run) for _, run in runs))
+        return True
+
+    async def _apply_runs(
+        self, conn: asyncpg.Connection, runs: list[Run]
+    ) -> list[tuple[Envelope, Exception]]:
+        failed: list[tuple[Envelope, Exception]] = []
+        for route, run in runs:
+            try:
+                async with conn.transaction():  # a savepoint: a failure undoes only this run
+                    await route.apply(conn, run)
+            except UNAVAILABLE:
+                raise
+            except Exception as exc:
+                failed.extend((env, exc) for env in run)
+                continue
+            self._count_applied(len(run))
+        return failed
+
+    def _count_applied(self, events: int) -> None:
+        metrics.EVENTS_CONSUMED.labels(self.service, self.service, "applied").inc(events)
 
     async def _filtered(self, conn: asyncpg.Connection, envs: list[Envelope]) -> list[Envelope]:
         for keep in self.filters:
@@ -175,7 +206,7 @@ class EventDispatcher:
         for attempt in range(2, self.max_attempts + 1):
             try:
                 await self._with_transient_retry(lambda: self._apply_one(env))
-                metrics.EVENTS_CONSUMED.labels(self.service, self.service, "applied").inc()
+                self._count_applied(1)
                 return
             except UNAVAILABLE:
                 raise
@@ -226,16 +257,15 @@ class EventDispatcher:
         )
 
 
-def _runs(
-    envs: list[Envelope], route_of: Callable[[Envelope], Route | None]
-) -> list[tuple[Route, list[Envelope]]]:
-    """Consecutive events sharing a route form one run (one savepoint); order is kept. When a
-    run fails, each of its events is retried alone, so a poison event is still parked alone."""
-    runs: list[tuple[Route, list[Envelope]]] = []
+def _runs(envs: list[Envelope], route_of: Callable[[Envelope], Route | None]) -> list[Run]:
+    """Consecutive events sharing a route (the same handler, however many types it is registered
+    for) form one run: one call of a batch handler. Order is kept. When a run fails, each of its
+    events is retried alone, so a poison event is still parked alone."""
+    runs: list[Run] = []
     for env in envs:
         route = route_of(env)
         assert route is not None
-        if runs and runs[-1][0] is route:
+        if runs and runs[-1][0] == route:
             runs[-1][1].append(env)
         else:
             runs.append((route, [env]))
