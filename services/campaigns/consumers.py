@@ -30,23 +30,49 @@ def is_a_customer_s_track_call(env: Envelope) -> bool:
     return data.get("kind") == "track" and bool(data.get("customer_id")) and bool(data.get("name"))
 
 
-def register(runtime: Runtime) -> None:
-    @runtime.on(CustomerCreated, CustomerUpdated)
-    async def project_customer(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = CustomerCreated if env.name == "CustomerCreated" else CustomerUpdated
-        snapshot = event.model_validate(env.data)
-        await audience.lock_for_events(conn)
-        await audience.apply_snapshot(conn, snapshot.customer_id, snapshot.model_dump())
-        await membership.reevaluate(conn, [snapshot.customer_id])
-        if env.name == "CustomerCreated":
-            await journeys.trigger(conn, "customer_created", env.id, snapshot.customer_id, {})
+async def _project_snapshot(conn: asyncpg.Connection, env: Envelope) -> str:
+    created = env.name == "CustomerCreated"
+    snapshot = (CustomerCreated if created else CustomerUpdated).model_validate(env.data)
+    await audience.apply_snapshot(conn, snapshot.customer_id, snapshot.model_dump())
+    if created:
+        await journeys.trigger(conn, "customer_created", env.id, snapshot.customer_id, {})
+    return snapshot.customer_id
 
-    @runtime.on(ConsentChanged)
-    async def project_consent(conn: asyncpg.Connection, env: Envelope) -> None:
-        change = ConsentChanged.model_validate(env.data)
+
+async def _project_consent(conn: asyncpg.Connection, env: Envelope) -> str:
+    change = ConsentChanged.model_validate(env.data)
+    await audience.set_consent(conn, change.customer_id, change.channel, change.state)
+    return change.customer_id
+
+
+async def _project_metrics(conn: asyncpg.Connection, env: Envelope) -> str:
+    figures = CustomerMetricsChanged.model_validate(env.data)
+    await audience.set_metrics(
+        conn, figures.customer_id, figures.orders_count, figures.total_spent, figures.last_seen
+    )
+    return figures.customer_id
+
+
+# each applies one event to the audience and names the customer it changed
+PROJECTIONS = {
+    "CustomerCreated": _project_snapshot,
+    "CustomerUpdated": _project_snapshot,
+    "ConsentChanged": _project_consent,
+    "CustomerMetricsChanged": _project_metrics,
+}
+CUSTOMER_CHANGES = (CustomerCreated, CustomerUpdated, ConsentChanged, CustomerMetricsChanged)
+
+
+def register(runtime: Runtime) -> None:
+    @runtime.on_batch(*CUSTOMER_CHANGES)
+    async def project_customer_changes(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        """Contacts' snapshots and consents, interactions' figures: each customer re-evaluated
+        after each change, with one lock and one read of the segment rules for the run."""
         await audience.lock_for_events(conn)
-        await audience.set_consent(conn, change.customer_id, change.channel, change.state)
-        await membership.reevaluate(conn, [change.customer_id])
+        rules = await membership.segment_rules(conn)
+        for env in envs:
+            customer_id = await PROJECTIONS[env.name](conn, env)
+            await membership.reevaluate(conn, [customer_id], rules)
 
     @runtime.on(CustomersMerged)
     async def project_merge(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -63,19 +89,6 @@ def register(runtime: Runtime) -> None:
         await audience.lock_for_events(conn)
         await audience.mark_deleted(conn, deleted.customer_id)
         await membership.reevaluate(conn, [deleted.customer_id])
-
-    @runtime.on(CustomerMetricsChanged)
-    async def project_metrics(conn: asyncpg.Connection, env: Envelope) -> None:
-        metrics = CustomerMetricsChanged.model_validate(env.data)
-        await audience.lock_for_events(conn)
-        await audience.set_metrics(
-            conn,
-            metrics.customer_id,
-            metrics.orders_count,
-            metrics.total_spent,
-            metrics.last_seen,
-        )
-        await membership.reevaluate(conn, [metrics.customer_id])
 
     @runtime.on(InteractionRecorded, when=is_a_customer_s_track_call)
     async def project_interaction(conn: asyncpg.Connection, env: Envelope) -> None:

@@ -55,10 +55,12 @@ async def apply_snapshot(conn: asyncpg.Connection, customer_id: str, snap: dict[
 
 
 async def set_consent(conn: asyncpg.Connection, customer_id: str, channel: str, state: str) -> None:
-    await ensure_row(conn, customer_id)
+    """On the customer's row, or on a placeholder when this comes before contacts' snapshot."""
     await conn.execute(
-        "UPDATE audience SET consent = consent || jsonb_build_object($2::text, $3::text),"
-        " updated_at = now() WHERE customer_id = $1",
+        "INSERT INTO audience (customer_id, consent)"
+        " VALUES ($1, jsonb_build_object($2::text, $3::text))"
+        " ON CONFLICT (customer_id) DO UPDATE"
+        " SET consent = audience.consent || EXCLUDED.consent, updated_at = now()",
         uuid.UUID(customer_id),
         channel,
         state,
@@ -105,10 +107,13 @@ async def set_metrics(
     total_spent: float,
     last_seen: datetime | None,
 ) -> None:
-    await ensure_row(conn, customer_id)
+    """On the customer's row, or on a placeholder when this comes before contacts' snapshot."""
     await conn.execute(
-        "UPDATE audience SET orders_count = $2, total_spent = $3::text::numeric,"
-        " last_seen = COALESCE($4, last_seen), updated_at = now() WHERE customer_id = $1",
+        "INSERT INTO audience (customer_id, orders_count, total_spent, last_seen)"
+        " VALUES ($1, $2, $3::text::numeric, $4)"
+        " ON CONFLICT (customer_id) DO UPDATE SET orders_count = EXCLUDED.orders_count,"
+        " total_spent = EXCLUDED.total_spent,"
+        " last_seen = COALESCE(EXCLUDED.last_seen, audience.last_seen), updated_at = now()",
         uuid.UUID(customer_id),
         orders_count,
         repr(float(total_spent)),

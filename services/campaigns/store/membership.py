@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -64,20 +64,33 @@ async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, 
     return {"entered": len(entered), "left": len(left), "members": len(should)}
 
 
-async def reevaluate(conn: asyncpg.Connection, customer_ids: list[str]) -> None:
-    """After an event changed these customers: re-evaluate each against every segment."""
+class SegmentRules(NamedTuple):
+    inlined: dict[str, Any]  # segment id -> its rule, references to other segments inlined
+    event_names: set[str]  # the event names any rule asks about
+
+
+async def segment_rules(conn: asyncpg.Connection) -> SegmentRules:
+    """Read once per run of events under `audience.lock_for_events`: a segment build (which
+    takes the lock alone) cannot change them meanwhile."""
     rules = await all_rules(conn)
-    if not rules:
-        return
     inlined = {sid: inline(rule, rules) for sid, rule in rules.items()}
-    names: set[str] = set().union(*(event_names(r) for r in inlined.values()))
+    return SegmentRules(inlined, set().union(*(event_names(r) for r in inlined.values())))
+
+
+async def reevaluate(
+    conn: asyncpg.Connection, customer_ids: list[str], rules: SegmentRules | None = None
+) -> None:
+    """After an event changed these customers: re-evaluate each against every segment."""
+    rules = rules or await segment_rules(conn)
+    if not rules.inlined:
+        return
     now = datetime.now(UTC)
     for customer_id in dict.fromkeys(customer_ids):
         cid = uuid.UUID(customer_id)
-        profile = await audience.load_profile(conn, cid, names)
+        profile = await audience.load_profile(conn, cid, rules.event_names)
         should = {
             uuid.UUID(sid)
-            for sid, rule in inlined.items()
+            for sid, rule in rules.inlined.items()
             if profile is not None and matches(rule, profile, now)
         }
         rows = await conn.fetch(

@@ -11,11 +11,16 @@ import asyncpg
 
 from services.campaigns.rules.parse import inline
 from services.campaigns.store import membership
-from shared.cloudevents import headers_for
 from shared.db import _init_connection
 from shared.events.interactions import CustomerMetricsChanged, InteractionRecorded
-from tests.services.campaigns.conftest import members, new_customer, new_segment, projected
-from tests.support.events import eventually, produce
+from tests.services.campaigns.conftest import (
+    members,
+    new_customer,
+    new_segment,
+    projected,
+    publish,
+)
+from tests.support.events import eventually
 
 
 def _rules(tag: str) -> list[dict]:
@@ -51,7 +56,7 @@ async def test_incremental_membership_equals_a_full_rebuild(
     now = datetime.now(UTC)
     for person in people:
         for _ in range(rng.randint(0, 3)):
-            await _publish(
+            await publish(
                 infra,
                 InteractionRecorded(
                     interaction_id=uuid.uuid4().hex,
@@ -61,7 +66,7 @@ async def test_incremental_membership_equals_a_full_rebuild(
                     occurred_at=now - timedelta(days=rng.choice([0, 1, 10])),
                 ),
             )
-        await _publish(
+        await publish(
             infra,
             CustomerMetricsChanged(
                 customer_id=person["id"],
@@ -105,10 +110,3 @@ async def test_incremental_membership_equals_a_full_rebuild(
             assert victim["id"] not in await members(http, campaigns, auth, segment["id"])
     finally:
         await conn.close()
-
-
-async def _publish(infra, event) -> None:  # type: ignore[no-untyped-def]
-    headers = headers_for(uuid.uuid4(), event.ce_type(), "/tests", datetime.now(UTC), event.key())
-    await produce(
-        infra.bootstrap, event.topic(), event.model_dump(mode="json"), event.key(), headers
-    )
