@@ -96,17 +96,20 @@ async def _announce_requesters(
 
 
 async def fill_known(conn: asyncpg.Connection, email: str, customer_id: uuid.UUID) -> None:
-    """A customer snapshot names this address: remember it, unless we already know better."""
-    customer_id = await survivor_of(conn, customer_id)
-    updated = await conn.execute(
-        "INSERT INTO requesters (email, customer_id) VALUES ($1, $2)"
+    """A customer snapshot names this address: remember it (for the survivor, when the customer
+    was merged since), unless we already know better. Only an address that was already waiting
+    can have tickets to fill: every ticket's address has a row from the moment it is opened."""
+    row = await conn.fetchrow(
+        "INSERT INTO requesters (email, customer_id) VALUES ($1,"
+        " COALESCE((SELECT survivor_id FROM merged_customers WHERE merged_id = $2), $2))"
         " ON CONFLICT (email) DO UPDATE SET customer_id = EXCLUDED.customer_id, updated_at = now()"
-        " WHERE requesters.customer_id IS NULL",
+        " WHERE requesters.customer_id IS NULL"
+        " RETURNING customer_id, xmax = 0 AS inserted",
         email,
         customer_id,
     )
-    if updated != "INSERT 0 0":
-        await link(conn, email, customer_id)
+    if row is not None and not row["inserted"]:
+        await link(conn, email, row["customer_id"])
 
 
 async def merge(conn: asyncpg.Connection, survivor: uuid.UUID, merged: uuid.UUID) -> None:
