@@ -42,8 +42,11 @@ def _id(value: str, field: str = "id") -> uuid.UUID:
 
 @router.post("", status_code=201, **WRITE)
 async def create_customer(body: CustomerIn, request: Request) -> JSON:
-    async with _pool(request).acquire() as conn:
+    runtime = request.app.state.runtime
+    async with runtime.db.acquire() as conn:
         row = await customers.create(conn, body)
+        if runtime.relay_wakeup is not None:  # the one-statement create does not NOTIFY
+            runtime.relay_wakeup.poke()
         idents = await rows.identities_of(conn, row["id"]) if body.identities else []
     out = rows.public(row, idents)
     return with_etag(out, 201, f"/api/v1/customers/{out['id']}")

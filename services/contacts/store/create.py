@@ -1,8 +1,9 @@
-"""Creating a customer in ONE statement: the row, its consent history, its events, the wake-up.
+"""Creating a customer in ONE statement: the row, its consent history, its events.
 
 The hot path of the API (and of the benchmark). Everything the events carry is known before the
 insert (the id is made here, the time too), so the outbox rows go in the same statement. A taken
-address makes the insert do nothing, and the caller answers 409.
+address makes the insert do nothing, and the caller answers 409. The relay is woken after the
+commit (`RelayWakeup`), not by a NOTIFY inside it: notifying transactions commit one at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from shared.events.base import Event
 from shared.events.contacts import ConsentChanged, CustomerCreated
 from shared.ids import uuid7
 from shared.outbox import COLUMNS as OUTBOX_COLUMNS
-from shared.outbox import NOTIFY_CHANNEL, row_of, rows_from
+from shared.outbox import row_of, rows_from
 
 LIVE = "merged_into IS NULL AND deleted_at IS NULL AND erased_at IS NULL"
 
@@ -39,10 +40,8 @@ WITH customer AS (
 ), events AS (
     INSERT INTO outbox ({OUTBOX_COLUMNS})
     SELECT * FROM ({rows_from("$1", "$12")}) AS e WHERE EXISTS (SELECT 1 FROM customer)
-), wake AS (
-    SELECT pg_notify('{NOTIFY_CHANNEL}', '') AS n WHERE EXISTS (SELECT 1 FROM customer)
 )
-SELECT customer.*, (SELECT count(*) FROM wake) AS woke FROM customer
+SELECT customer.* FROM customer
 """
 
 
