@@ -67,8 +67,6 @@ async def customer_metrics(customer_id: str, request: Request) -> JSON:
     async with request.app.state.runtime.db.acquire() as conn:
         customer = await _live_customer(conn, customer_id)
         figures = await metrics.get(conn, customer)
-    if figures is None:
-        raise not_found("customer metrics", customer_id)
     return JSON(figures)
 
 

@@ -20,8 +20,10 @@ CHANNEL_OF_OWNER = {
     "support": "support",
     "campaigns": "email",
     "sales": "sales",
-    "contacts": "contacts",
+    "contacts": "contacts",  # UNCOUNTED_CHANNEL
 }
+# Edits of the customer's record are on the timeline but are not touches: no figure counts them.
+UNCOUNTED_CHANNEL = "contacts"
 TIME_FIELDS = ("at", "opened_at", "breached_at", "placed_at", "occurred_at")
 SUMMARY_LIMIT = 200
 

@@ -10,8 +10,10 @@ from typing import Any
 
 import asyncpg
 
+from services.interactions.timeline_domain import UNCOUNTED_CHANNEL
+
 # Touches and first/last seen count what the customer did, not edits of their record.
-_REFRESH = """
+_REFRESH = f"""
 WITH ids AS (
     SELECT DISTINCT id AS customer_id FROM unnest($1::uuid[]) AS i(id)
     WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = i.id)
@@ -20,7 +22,7 @@ WITH ids AS (
     SELECT t.customer_id, t.channel, count(*) AS n, min(t.occurred_at) AS first_seen,
            max(t.occurred_at) AS last_seen
     FROM timeline t JOIN ids USING (customer_id)
-    WHERE t.channel <> 'contacts'
+    WHERE t.channel <> '{UNCOUNTED_CHANNEL}'
     GROUP BY t.customer_id, t.channel
 ), seen AS (
     SELECT customer_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
@@ -33,7 +35,7 @@ WITH ids AS (
 )
 INSERT INTO customer_metrics AS cm (customer_id, first_seen, last_seen, touches, orders_count,
                                     total_spent, last_order_at)
-SELECT ids.customer_id, seen.first_seen, seen.last_seen, COALESCE(seen.touches, '{}'::jsonb),
+SELECT ids.customer_id, seen.first_seen, seen.last_seen, COALESCE(seen.touches, '{{}}'::jsonb),
        COALESCE(bought.orders_count, 0), COALESCE(bought.total_spent, 0), bought.last_order_at
 FROM ids LEFT JOIN seen USING (customer_id) LEFT JOIN bought USING (customer_id)
 ON CONFLICT (customer_id) DO UPDATE
@@ -89,13 +91,21 @@ async def take_pending(conn: asyncpg.Connection, limit: int) -> set[uuid.UUID]:
     return {r["customer_id"] for r in rows}
 
 
-async def get(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any] | None:
+async def get(conn: asyncpg.Connection, customer_id: uuid.UUID) -> dict[str, Any]:
+    """The customer's figures; all zero before their first touch or order (no row yet)."""
     row = await conn.fetchrow(
         "SELECT customer_id, first_seen, last_seen, touches, orders_count, total_spent,"
         " last_order_at FROM customer_metrics WHERE customer_id = $1",
         customer_id,
     )
-    return public(row) if row else None
+    return public(row) if row else none_yet(customer_id)
+
+
+def none_yet(customer_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "customer_id": str(customer_id), "first_seen": None, "last_seen": None, "touches": {},
+        "orders_count": 0, "total_spent": 0.0, "last_order_at": None,
+    }  # fmt: skip
 
 
 def public(row: asyncpg.Record) -> dict[str, Any]:

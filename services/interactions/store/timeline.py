@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.interactions.timeline_domain import Entry
+from services.interactions.timeline_domain import UNCOUNTED_CHANNEL, Entry
 from shared.db import dump_json
 
 _INSERT = """
@@ -31,16 +31,21 @@ SELECT id, ref, customer, anonymous_id, user_id, channel, type, summary, source,
 FROM live
 WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = live.customer)
 ON CONFLICT (ref) DO NOTHING
-RETURNING customer_id
+RETURNING customer_id, channel
 """
 
 
 async def add(conn: asyncpg.Connection, entries: list[Entry]) -> set[uuid.UUID]:
-    """Insert entries not seen before; returns the customers whose timeline grew."""
+    """Insert entries not seen before; returns the customers whose figures they change (those
+    with a new touch: entries of the uncounted channel change none)."""
     if not entries:
         return set()
     rows = await conn.fetch(_INSERT, dump_json(entries))  # dataclasses: one JSON document
-    return {r["customer_id"] for r in rows if r["customer_id"] is not None}
+    return {
+        r["customer_id"]
+        for r in rows
+        if r["customer_id"] is not None and r["channel"] != UNCOUNTED_CHANNEL
+    }
 
 
 async def customers_of(conn: asyncpg.Connection, refs: list[str]) -> set[uuid.UUID]:

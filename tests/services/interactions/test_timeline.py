@@ -290,3 +290,23 @@ async def test_a_known_visitor_s_touch_is_on_the_timeline_when_the_call_is_answe
         return got if got.get("touches", {}).get("web") == 5 else None
 
     assert (await eventually(counted, timeout=20))["last_seen"].startswith("2025-05-01")
+
+
+async def test_a_new_customer_has_zero_figures_and_no_figures_event(
+    contacts, interactions, http, auth, email, db
+):
+    """Record edits are on the timeline but are no touch: creating a customer changes no figure,
+    so none is recomputed or published; the customer reads as all zero until a first touch."""
+    customer = await new_customer(http, contacts, auth, email)
+    await wait_for_types(http, interactions, auth, customer, {"CustomerCreated"})
+    response = await http.get(f"{interactions}/api/v1/customers/{customer}/metrics", headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "customer_id": customer, "first_seen": None, "last_seen": None, "touches": {},
+        "orders_count": 0, "total_spent": 0.0, "last_order_at": None,
+    }  # fmt: skip
+    published = await db.fetchval(
+        "SELECT count(*) FROM outbox WHERE ce_type LIKE '%CustomerMetricsChanged%' AND key = $1",
+        customer,
+    )
+    assert published == 0
