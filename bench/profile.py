@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from bench import creates, ingest
-from bench.runner import CpuMeter, us_per_event
+from bench.cpu import CpuMeter, us_per_event
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
 

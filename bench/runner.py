@@ -11,43 +11,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from bench import creates, e2e, ingest, raw
+from bench import creates, e2e, ingest, maintenance, raw
+from bench.cpu import CpuMeter, us_per_event
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
-
-
-class CpuMeter:
-    """CPU seconds per component of the stack between start() and stop()."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self.before: dict[str, float] = {}
-
-    def _cpu(self, proc: psutil.Process) -> float:
-        total = 0.0
-        for p in [proc, *proc.children(recursive=True)]:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
-
-    def start(self) -> None:
-        self.before = {n: self._cpu(p) for n, p in self.procs.items()}
-
-    def stop(self, seconds: float) -> dict[str, float]:
-        return {
-            n: round((self._cpu(p) - self.before[n]) / seconds, 2) for n, p in self.procs.items()
-        }
-
-
-def us_per_event(cores: dict[str, float], span_s: float, events: int) -> dict[str, float]:
-    """CPU µs per event of each component: events cost their CPU during the load and during
-    the drain after it, so `span_s` covers both."""
-    return {name: used * span_s * 1e6 / max(1, events) for name, used in cores.items()}
+from ecrm.topology import ALL_SERVICES
 
 
 async def find_max_rate(
@@ -72,6 +40,7 @@ async def find_max_rate(
             {
                 "target": rate,
                 "achieved": round(result.achieved_events_per_s),
+                "accepted": result.accepted_events,
                 "ack_p50_ms": round(result.percentile(0.50), 1),
                 "ack_p99_ms": round(result.percentile(0.99), 1),
                 "errors": result.errors,
@@ -121,6 +90,12 @@ async def run(smoke: bool = False) -> dict[str, Any]:
         # every phase starts from an idle pipeline: the failed step's backlog drains first
         dsn = stack.settings.database_dsn("interactions")
         report["drain_after_steps_s"] = await ingest.wait_drained(dsn, bootstrap, 300)
+        vacuum_s, cpu_s = await maintenance.vacuum_all(
+            [stack.settings.database_dsn(s) for s in ALL_SERVICES], stack.pids()["postgres"]
+        )
+        report["vacuum_after_steps_s"] = round(vacuum_s, 1)
+        accepted = sum(step["accepted"] for step in steps)
+        report["vacuum_us_per_event"] = round(cpu_s * 1e6 / max(1, accepted))
         at = max(best * 0.7, 500.0)
         load = asyncio.create_task(
             ingest.open_loop(stack.gateway_url, stack.write_key, at, seconds, seed=99)

@@ -34,3 +34,5 @@ def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure():
     # bounded lag is judged on a 2 s step here: present, not necessarily reached on CI
     assert report["ingest_events_per_s"] in (0, report["ingest_burst_events_per_s"])
     assert isinstance(report["ingest_steps"][0]["lag_bounded"], bool)
+    # the steps' vacuum debt is paid before the latency phase, and its cost counted
+    assert report["vacuum_after_steps_s"] >= 0 and report["vacuum_us_per_event"] >= 0
