@@ -81,7 +81,11 @@ async def test_order_and_ticket_journeys_fire_once_and_not_on_replay(
     infra, contacts, campaigns, smtp_sink, http, auth, tag
 ):
     marker = uuid.uuid4().hex[:8]
-    thanks = await _journey(http, campaigns, auth, "order_placed", f"Thanks {marker}")
+    # Conditioned on this test's tag: enabled for the rest of the session, an unconditioned
+    # journey mailed every later test's buyers, and their timelines gained an email touch.
+    thanks = await _journey(
+        http, campaigns, auth, "order_placed", f"Thanks {marker}", condition={"tag": tag}
+    )
     survey = await _journey(
         http,
         campaigns,
@@ -90,6 +94,7 @@ async def test_order_and_ticket_journeys_fire_once_and_not_on_replay(
         f"How did we do {marker}",
         transactional=True,
         delay_seconds=1,
+        condition={"tag": tag},
     )
     to = address("buyer")
     customer = await new_customer(
@@ -138,3 +143,6 @@ async def test_order_and_ticket_journeys_fire_once_and_not_on_replay(
             await http.get(f"{campaigns}/api/v1/journeys/{journey['id']}/messages", headers=auth)
         ).json()
         assert [m["status"] for m in listed["items"]] == ["sent"]
+        await http.patch(
+            f"{campaigns}/api/v1/journeys/{journey['id']}", json={"enabled": False}, headers=auth
+        )
