@@ -81,7 +81,18 @@ async def run(smoke: bool = False) -> dict[str, Any]:
         rates = (
             [1000.0]
             if smoke
-            else [5000.0, 6250.0, 7500.0, 8750.0, 10000.0, 11250.0, 12500.0, 15000.0, 20000.0]
+            else [
+                5000.0,
+                6250.0,
+                6875.0,
+                7500.0,
+                8750.0,
+                10000.0,
+                11250.0,
+                12500.0,
+                15000.0,
+                20000.0,
+            ]
         )
         best, burst, steps = await find_max_rate(stack, rates, seconds)
         report["ingest_events_per_s"] = round(best)  # lag bounded
