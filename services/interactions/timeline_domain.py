@@ -16,14 +16,14 @@ from shared.cloudevents import Envelope
 from shared.events.interactions import OrderPlaced
 from shared.ids import parse_uuid, uuid7
 
+# Edits of the customer's record are on the timeline but are not touches: no figure counts them.
+UNCOUNTED_CHANNEL = "contacts"
 CHANNEL_OF_OWNER = {
     "support": "support",
     "campaigns": "email",
     "sales": "sales",
-    "contacts": "contacts",  # UNCOUNTED_CHANNEL
+    "contacts": UNCOUNTED_CHANNEL,
 }
-# Edits of the customer's record are on the timeline but are not touches: no figure counts them.
-UNCOUNTED_CHANNEL = "contacts"
 TIME_FIELDS = ("at", "opened_at", "breached_at", "placed_at", "occurred_at")
 SUMMARY_LIMIT = 200
 

@@ -104,7 +104,7 @@ async def fill_known(conn: asyncpg.Connection, email: str, customer_id: uuid.UUI
         " COALESCE((SELECT survivor_id FROM merged_customers WHERE merged_id = $2), $2))"
         " ON CONFLICT (email) DO UPDATE SET customer_id = EXCLUDED.customer_id, updated_at = now()"
         " WHERE requesters.customer_id IS NULL"
-        " RETURNING customer_id, xmax = 0 AS inserted",
+        " RETURNING customer_id, xmax = 0 AS inserted",  # an updated row carries our xid
         email,
         customer_id,
     )
