@@ -16,8 +16,18 @@ from shared.cloudevents import Envelope
 from shared.events.interactions import OrderPlaced
 from shared.ids import parse_uuid, uuid7
 
-# Edits of the customer's record are on the timeline but are not touches: no figure counts them.
+# On the timeline but no touch, so no figure counts them (and they recompute none): edits of the
+# customer's record (the contacts channel), and what other services derive about the customer.
+# A segment change counted as an email touch would move `last_seen`, which segments are ruled
+# by, and feed back into segments.
 UNCOUNTED_CHANNEL = "contacts"
+DERIVED_TYPES = ("SegmentMembershipChanged", "LeadQualified", "SlaBreached")
+
+
+def is_touch(channel: str, entry_type: str) -> bool:
+    return channel != UNCOUNTED_CHANNEL and entry_type not in DERIVED_TYPES
+
+
 CHANNEL_OF_OWNER = {
     "support": "support",
     "campaigns": "email",

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from services.interactions.consumers import foreign_topics
-from services.interactions.timeline_domain import from_event, from_interaction
+from services.interactions.timeline_domain import from_event, from_interaction, is_touch
 from shared.cloudevents import Envelope
 from shared.events.interactions import InteractionRecorded
 
@@ -72,3 +72,11 @@ def test_every_support_campaigns_and_sales_topic_is_consumed_but_privacy_answers
     topics = foreign_topics()
     assert {"ecrm.support.ticket", "ecrm.campaigns.message", "ecrm.sales.deal"} <= set(topics)
     assert not [t for t in topics if t.endswith(".privacy") or ".dlq" in t]
+
+
+def test_record_edits_and_derived_events_are_no_touch():
+    assert is_touch("email", "MessageSent") and is_touch("web", "page")
+    assert is_touch("sales", "ActivityLogged") and is_touch("support", "TicketOpened")
+    assert not is_touch("contacts", "ConsentChanged")
+    assert not is_touch("email", "SegmentMembershipChanged")
+    assert not is_touch("sales", "LeadQualified") and not is_touch("support", "SlaBreached")

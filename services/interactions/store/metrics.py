@@ -10,9 +10,11 @@ from typing import Any
 
 import asyncpg
 
-from services.interactions.timeline_domain import UNCOUNTED_CHANNEL
+from services.interactions.timeline_domain import DERIVED_TYPES, UNCOUNTED_CHANNEL
 
-# Touches and first/last seen count what the customer did, not edits of their record.
+# Touches and first/last seen count what the customer did, not edits of their record nor what
+# other services derive about them (`timeline_domain.is_touch`).
+_DERIVED = ", ".join(f"'{t}'" for t in DERIVED_TYPES)
 _REFRESH = f"""
 WITH ids AS (
     SELECT DISTINCT id AS customer_id FROM unnest($1::uuid[]) AS i(id)
@@ -22,7 +24,7 @@ WITH ids AS (
     SELECT t.customer_id, t.channel, count(*) AS n, min(t.occurred_at) AS first_seen,
            max(t.occurred_at) AS last_seen
     FROM timeline t JOIN ids USING (customer_id)
-    WHERE t.channel <> '{UNCOUNTED_CHANNEL}'
+    WHERE t.channel <> '{UNCOUNTED_CHANNEL}' AND t.type NOT IN ({_DERIVED})
     GROUP BY t.customer_id, t.channel
 ), seen AS (
     SELECT customer_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen,

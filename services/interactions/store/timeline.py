@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.interactions.timeline_domain import UNCOUNTED_CHANNEL, Entry
+from services.interactions.timeline_domain import Entry, is_touch
 from shared.db import dump_json
 
 _INSERT = """
@@ -31,20 +31,20 @@ SELECT id, ref, customer, anonymous_id, user_id, channel, type, summary, source,
 FROM live
 WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = live.customer)
 ON CONFLICT (ref) DO NOTHING
-RETURNING customer_id, channel
+RETURNING customer_id, channel, type
 """
 
 
 async def add(conn: asyncpg.Connection, entries: list[Entry]) -> set[uuid.UUID]:
     """Insert entries not seen before; returns the customers whose figures they change (those
-    with a new touch: entries of the uncounted channel change none)."""
+    with a new touch: record edits and derived events change none)."""
     if not entries:
         return set()
     rows = await conn.fetch(_INSERT, dump_json(entries))  # dataclasses: one JSON document
     return {
         r["customer_id"]
         for r in rows
-        if r["customer_id"] is not None and r["channel"] != UNCOUNTED_CHANNEL
+        if r["customer_id"] is not None and is_touch(r["channel"], r["type"])
     }
 
 

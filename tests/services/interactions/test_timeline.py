@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from shared.cloudevents import headers_for
 from shared.events.base import Event
-from shared.events.campaigns import MessageSent
+from shared.events.campaigns import MessageSent, SegmentMembershipChanged
+from shared.events.sales import LeadQualified
 from shared.events.support import TicketOpened
 from tests.services.interactions.conftest import unique
 from tests.support.events import eventually, produce
@@ -292,13 +293,27 @@ async def test_a_known_visitor_s_touch_is_on_the_timeline_when_the_call_is_answe
     assert (await eventually(counted, timeout=20))["last_seen"].startswith("2025-05-01")
 
 
-async def test_a_new_customer_has_zero_figures_and_no_figures_event(
-    contacts, interactions, http, auth, email, db
+async def test_record_edits_and_derived_events_are_no_touch(
+    infra, contacts, interactions, http, auth, email, db
 ):
-    """Record edits are on the timeline but are no touch: creating a customer changes no figure,
-    so none is recomputed or published; the customer reads as all zero until a first touch."""
+    """Creating a customer, a segment entered, a lead qualified: on the timeline, but no touch.
+    No figure is recomputed or published for them; the customer reads as all zero."""
     customer = await new_customer(http, contacts, auth, email)
-    await wait_for_types(http, interactions, auth, customer, {"CustomerCreated"})
+    now = datetime.now(UTC)
+    await produce_event(
+        infra,
+        SegmentMembershipChanged(
+            segment_id=str(uuid.uuid4()), customer_id=customer, change="entered", at=now
+        ),
+    )
+    await produce_event(infra, LeadQualified(customer_id=customer, score=80, threshold=50, at=now))
+    await wait_for_types(
+        http,
+        interactions,
+        auth,
+        customer,
+        {"CustomerCreated", "SegmentMembershipChanged", "LeadQualified"},
+    )
     response = await http.get(f"{interactions}/api/v1/customers/{customer}/metrics", headers=auth)
     assert response.status_code == 200, response.text
     assert response.json() == {
