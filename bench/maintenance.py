@@ -1,7 +1,7 @@
 """Vacuum debt: what PostgreSQL still owes the rows a load left behind.
 
 Overload steps leave hundreds of thousands of new rows and dead outbox versions; autovacuum
-works them off over the next minute, a core's worth at times, and a phase measuring latency at a
+works them off over the next minute on the same two cores, and a phase measuring latency at a
 steady rate would inherit that from the phases before it. The bench pays the debt explicitly
 between phases and reports what it cost per event, so the cost is counted, not hidden.
 """
