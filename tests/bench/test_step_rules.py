@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ingest import StepResult
+from bench.ingest import StepResult, not_applied_by_all
+from shared.kafka_admin import PartitionLag
 
 
 def _step(backlog: int, drain_s: float | None = 1.0, errors: int = 0) -> StepResult:
@@ -27,3 +28,14 @@ def _step(backlog: int, drain_s: float | None = 1.0, errors: int = 0) -> StepRes
 def test_verdicts(backlog, drain_s, errors, kept_up, bounded):
     step = _step(backlog, drain_s, errors)
     assert (step.kept_up, step.lag_bounded) == (kept_up, bounded)
+
+
+def test_the_backlog_counts_an_event_once_however_many_groups_have_not_applied_it():
+    lags = [
+        PartitionLag("campaigns", "t", 0, committed=90, end=100),  # 10 behind
+        PartitionLag("analytics", "t", 0, committed=70, end=100),  # 30 behind: the slowest
+        PartitionLag("sales", "t", 0, committed=100, end=100),
+        PartitionLag("campaigns", "t", 1, committed=-1, end=5),  # nothing committed yet
+        PartitionLag("analytics", "t", 1, committed=3, end=5),
+    ]
+    assert not_applied_by_all(lags) == 30 + 5
