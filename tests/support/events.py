@@ -1,15 +1,18 @@
-"""Reading the real event log in tests."""
+"""Reading and writing the real event log in tests."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.cloudevents import Envelope
+from shared.cloudevents import Envelope, headers_for
+from shared.events.base import Event
 
 
 async def read_topic(
@@ -72,6 +75,17 @@ async def produce(bootstrap: str, topic: str, value: bytes | dict, key: str, hea
         await producer.send_and_wait(topic, body, key=key.encode(), headers=headers)
     finally:
         await producer.stop()
+
+
+async def publish(bootstrap: str, event: Event, event_id: uuid.UUID | None = None) -> uuid.UUID:
+    """Produce `event` as its owner's relay would (CloudEvents headers, its key); give the same
+    `event_id` again to replay it."""
+    event_id = event_id or uuid.uuid4()
+    headers = headers_for(
+        event_id, event.ce_type(), f"/ecrm/{event.owner}", datetime.now(UTC), event.ce_subject()
+    )
+    await produce(bootstrap, event.topic(), event.model_dump(mode="json"), event.key(), headers)
+    return event_id
 
 
 async def eventually(check: Callable, timeout: float = 20.0, interval: float = 0.2):  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ import email.policy
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -18,8 +17,7 @@ from aiosmtpd.controller import Controller
 
 from ecrm.ports import free_port
 from ecrm.topology import service_port
-from shared.cloudevents import headers_for
-from tests.support.events import eventually, produce
+from tests.support.events import eventually
 from tests.support.infra import Infra
 
 
@@ -142,11 +140,3 @@ async def projected(
 
 async def sink_holds(sink: Sink, addresses: list[str], timeout: float = 30) -> None:
     await eventually(lambda: all(sink.to(a) for a in addresses), timeout=timeout)
-
-
-async def publish(infra: Infra, event: Any) -> None:
-    """Put an event on its topic as the owning service would."""
-    headers = headers_for(uuid.uuid4(), event.ce_type(), "/tests", datetime.now(UTC), event.key())
-    await produce(
-        infra.bootstrap, event.topic(), event.model_dump(mode="json"), event.key(), headers
-    )

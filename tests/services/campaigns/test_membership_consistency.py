@@ -18,9 +18,8 @@ from tests.services.campaigns.conftest import (
     new_customer,
     new_segment,
     projected,
-    publish,
 )
-from tests.support.events import eventually
+from tests.support.events import eventually, publish
 
 
 def _rules(tag: str) -> list[dict]:
@@ -57,7 +56,7 @@ async def test_incremental_membership_equals_a_full_rebuild(
     for person in people:
         for _ in range(rng.randint(0, 3)):
             await publish(
-                infra,
+                infra.bootstrap,
                 InteractionRecorded(
                     interaction_id=uuid.uuid4().hex,
                     customer_id=person["id"],
@@ -67,7 +66,7 @@ async def test_incremental_membership_equals_a_full_rebuild(
                 ),
             )
         await publish(
-            infra,
+            infra.bootstrap,
             CustomerMetricsChanged(
                 customer_id=person["id"],
                 orders_count=rng.randint(0, 3),

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from shared.events.contacts import ConsentChanged, CustomerCreated
 from shared.events.interactions import CustomerMetricsChanged
-from tests.services.campaigns.conftest import address, members, new_segment, publish
-from tests.support.events import eventually
+from tests.services.campaigns.conftest import address, members, new_segment
+from tests.support.events import eventually, publish
 
 
 async def test_figures_before_the_snapshot_and_consent_after_it_both_count(
@@ -22,9 +22,12 @@ async def test_figures_before_the_snapshot_and_consent_after_it_both_count(
     customer_id = str(uuid.uuid4())
 
     await publish(
-        infra, CustomerMetricsChanged(customer_id=customer_id, orders_count=2, total_spent=150)
+        infra.bootstrap,
+        CustomerMetricsChanged(customer_id=customer_id, orders_count=2, total_spent=150),
     )
-    await publish(infra, CustomerCreated(customer_id=customer_id, email=address(), tags=[tag]))
+    await publish(
+        infra.bootstrap, CustomerCreated(customer_id=customer_id, email=address(), tags=[tag])
+    )
 
     async def in_spenders() -> bool:
         return customer_id in await members(http, campaigns, auth, spenders["id"])
@@ -39,7 +42,7 @@ async def test_figures_before_the_snapshot_and_consent_after_it_both_count(
         source="test",
         at=datetime.now(UTC),
     )
-    await publish(infra, consent)
+    await publish(infra.bootstrap, consent)
 
     async def in_mailable() -> bool:
         return customer_id in await members(http, campaigns, auth, mailable["id"])

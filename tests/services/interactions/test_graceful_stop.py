@@ -14,8 +14,7 @@ import httpx
 from shared.events.support import TicketOpened
 from shared.kafka_admin import consumer_lag
 from tests.services.interactions.conftest import basic
-from tests.services.interactions.test_timeline import produce_event
-from tests.support.events import eventually
+from tests.support.events import eventually, publish
 
 
 def _batch(tag: str, size: int = 200) -> dict:
@@ -76,7 +75,7 @@ async def test_after_a_graceful_stop_the_consumer_rejoins_and_catches_up(infra, 
         priority="low",
         opened_at=datetime.now(UTC),
     )
-    await produce_event(infra, opened)
+    await publish(infra.bootstrap, opened)
 
     async def back() -> bool:
         try:

@@ -5,25 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from shared.cloudevents import headers_for
-from shared.events.base import Event
 from shared.events.campaigns import MessageSent, SegmentMembershipChanged
 from shared.events.sales import LeadQualified
 from shared.events.support import TicketOpened
 from tests.services.interactions.conftest import unique
-from tests.support.events import eventually, produce
+from tests.support.events import eventually, publish
 
 T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
-
-
-async def produce_event(infra, event: Event) -> None:
-    """As the owning service's relay would publish it: CloudEvents headers, customer key."""
-    headers = headers_for(
-        uuid.uuid4(), event.ce_type(), f"/ecrm/{event.owner}", datetime.now(UTC), event.key()
-    )
-    await produce(
-        infra.bootstrap, event.topic(), event.model_dump(mode="json"), event.key(), headers
-    )
 
 
 async def new_customer(http, contacts, auth, email) -> str:
@@ -90,8 +78,8 @@ async def test_one_timeline_across_every_channel(
     assert (
         await http.post(f"{interactions}/api/v1/orders", json=order, headers=auth)
     ).status_code == 201
-    await produce_event(
-        infra,
+    await publish(
+        infra.bootstrap,
         TicketOpened(
             ticket_id=unique("t"),
             customer_id=customer,
@@ -101,8 +89,8 @@ async def test_one_timeline_across_every_channel(
             opened_at=T0 + timedelta(hours=2),
         ),
     )
-    await produce_event(
-        infra,
+    await publish(
+        infra.bootstrap,
         MessageSent(
             message_id=unique("m"),
             customer_id=customer,
@@ -212,8 +200,8 @@ async def test_a_merge_folds_the_merged_timeline_into_the_survivor(
     emails = [f"{unique('m')}@example.com" for _ in range(2)]
     survivor, merged = [await new_customer(http, contacts, auth, e) for e in emails]
     await web_visit(http, interactions, write_auth, emails[1], T0)
-    await produce_event(
-        infra,
+    await publish(
+        infra.bootstrap,
         TicketOpened(
             ticket_id=unique("t"),
             customer_id=survivor,
@@ -300,13 +288,15 @@ async def test_record_edits_and_derived_events_are_no_touch(
     No figure is recomputed or published for them; the customer reads as all zero."""
     customer = await new_customer(http, contacts, auth, email)
     now = datetime.now(UTC)
-    await produce_event(
-        infra,
+    await publish(
+        infra.bootstrap,
         SegmentMembershipChanged(
             segment_id=str(uuid.uuid4()), customer_id=customer, change="entered", at=now
         ),
     )
-    await produce_event(infra, LeadQualified(customer_id=customer, score=80, threshold=50, at=now))
+    await publish(
+        infra.bootstrap, LeadQualified(customer_id=customer, score=80, threshold=50, at=now)
+    )
     await wait_for_types(
         http,
         interactions,

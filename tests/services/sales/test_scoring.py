@@ -10,8 +10,8 @@ import asyncpg
 
 from shared.events.campaigns import MessageOpened
 from shared.events.contacts import CustomersMerged
-from tests.services.sales.events import publish, tracked, viewed
-from tests.support.events import eventually, read_topic, wait_for_events
+from tests.services.sales.events import tracked, viewed
+from tests.support.events import eventually, publish, read_topic, wait_for_events
 
 
 def unique(label: str) -> str:

@@ -7,23 +7,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from shared.cloudevents import headers_for
-from shared.events.base import Event
 from shared.events.contacts import CustomersMerged, Identity, IdentityLinked
 from shared.events.privacy import CustomersUnmerged
 from tests.services.support.conftest import query
-from tests.support.events import eventually, produce
-
-
-async def publish(infra, event: Event) -> uuid.UUID:  # type: ignore[no-untyped-def]
-    """Publish as contacts would; the event's id, to wait for support to have applied it."""
-    event_id = uuid.uuid4()
-    now = datetime.now(UTC)
-    headers = headers_for(event_id, event.ce_type(), "/ecrm/contacts", now, event.key())
-    await produce(
-        infra.bootstrap, event.topic(), event.model_dump(mode="json"), event.key(), headers
-    )
-    return event_id
+from tests.support.events import eventually, publish
 
 
 async def applied(infra, event_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
@@ -47,11 +34,11 @@ async def test_a_late_identity_link_of_a_merged_customer_points_at_the_survivor(
     merged_id = await eventually(customer_of_ticket)  # contacts resolved the requester
     survivor_id = str(uuid.uuid4())
     merge = CustomersMerged(customer_id=survivor_id, merged_id=merged_id)
-    await applied(infra, await publish(infra, merge))
+    await applied(infra, await publish(infra.bootstrap, merge))
     assert await customer_of_ticket() == survivor_id
 
     late = IdentityLinked(customer_id=merged_id, identity=Identity(kind="email", value=email))
-    await applied(infra, await publish(infra, late))
+    await applied(infra, await publish(infra.bootstrap, late))
     assert await customer_of_ticket() == survivor_id
     [requester] = await query(infra, "SELECT customer_id FROM requesters WHERE email = $1", email)
     assert str(requester["customer_id"]) == survivor_id
@@ -60,10 +47,10 @@ async def test_a_late_identity_link_of_a_merged_customer_points_at_the_survivor(
         customer_id=survivor_id, restored_id=merged_id,
         identities=[{"kind": "email", "value": email}], at=datetime.now(UTC),
     )  # fmt: skip
-    await applied(infra, await publish(infra, unmerged))
+    await applied(infra, await publish(infra.bootstrap, unmerged))
     assert await customer_of_ticket() == merged_id
     relinked = IdentityLinked(customer_id=merged_id, identity=Identity(kind="email", value=email))
-    await applied(infra, await publish(infra, relinked))
+    await applied(infra, await publish(infra.bootstrap, relinked))
     assert await customer_of_ticket() == merged_id  # no longer resolved to the old survivor
     gone = await query(infra, "SELECT 1 FROM merged_customers WHERE merged_id = $1",
                        uuid.UUID(merged_id))  # fmt: skip
@@ -82,8 +69,12 @@ async def test_customers_merged_into_a_merged_customer_follow_the_chain(
 
     first = await eventually(customer_of_ticket)
     middle, last = str(uuid.uuid4()), str(uuid.uuid4())
-    await applied(infra, await publish(infra, CustomersMerged(customer_id=middle, merged_id=first)))
-    await applied(infra, await publish(infra, CustomersMerged(customer_id=last, merged_id=middle)))
+    await applied(
+        infra, await publish(infra.bootstrap, CustomersMerged(customer_id=middle, merged_id=first))
+    )
+    await applied(
+        infra, await publish(infra.bootstrap, CustomersMerged(customer_id=last, merged_id=middle))
+    )
     late = IdentityLinked(customer_id=first, identity=Identity(kind="email", value=email))
-    await applied(infra, await publish(infra, late))
+    await applied(infra, await publish(infra.bootstrap, late))
     assert await customer_of_ticket() == last
