@@ -1,7 +1,8 @@
 """The timeline and metrics, built by consuming: contacts' answers and facts, and every event of
 support, campaigns and sales that names a customer. Our own touches (web calls and orders) are
 written to the timeline with the call itself, and their figures follow through
-`metrics_refresh`: this service does not consume its own interaction stream."""
+`metrics_refresh`: this service does not consume its own interaction stream. A visitor's calls
+made before anyone knew who they were reach the timeline when contacts links the visitor."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 import asyncpg
 
 from services.interactions import timeline_domain as entries
+from services.interactions import tracking_record
 from services.interactions.store import identities, interactions, metrics, orders, timeline
 from services.interactions.store.privacy import remember_merge
 from shared import outbox
@@ -52,8 +54,8 @@ def register(runtime: Runtime) -> None:
         kind, value = event.identity.kind, event.identity.value
         await identities.link(conn, kind, value, customer)
         if kind in ("anonymous_id", "user_id"):
-            await interactions.attach(conn, kind, value, customer)
-            await timeline.attach_visitor(conn, kind, value, customer)
+            async for calls in interactions.attach(conn, kind, value, customer):
+                await timeline.add(conn, tracking_record.late_entries(calls, customer))
         elif kind in ("email", "loyalty_id"):
             attached = await orders.attach(conn, kind, value, customer)
             await timeline.attach_refs(

@@ -7,6 +7,7 @@ identities it carries. A call that breaks a rule raises `InvalidCall` naming the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -97,6 +98,30 @@ def parse_call(raw: Any, request: RequestInfo, kind: str | None = None) -> Track
         occurred_at=corrected_time(_time(raw, "timestamp"), sent_at, request.received_at),
         sent_at=sent_at,
         received_at=request.received_at,
+        properties=properties,
+        traits=traits,
+        context=context,
+    )
+
+
+def stored_call(row: Mapping[str, Any]) -> TrackedCall:
+    """A call as it was accepted, read back from its raw row (the columns of `interactions`)."""
+    properties, traits, context = row["properties"], row["traits"], row["context"]
+    return TrackedCall(
+        interaction_id=row["id"],
+        message_id=row["message_id"],
+        kind=row["kind"],
+        channel=row["channel"],
+        name=row["name"],
+        anonymous_id=row["anonymous_id"],
+        user_id=row["user_id"],
+        group_id=row["group_id"],
+        previous_id=row["previous_id"],
+        email=email_of(traits, context),
+        path=_path(row["kind"], properties, context),
+        occurred_at=row["occurred_at"],
+        sent_at=row["sent_at"],
+        received_at=row["received_at"],
         properties=properties,
         traits=traits,
         context=context,

@@ -1,5 +1,9 @@
-"""Recording accepted calls, one transaction: the rows, their timeline entries (visible as soon
-as the call is answered), InteractionRecorded and identity requests."""
+"""Recording accepted calls, one transaction: the rows, the timeline entries of known customers
+(visible as soon as the call is answered), InteractionRecorded and identity requests.
+
+A call of a visitor nobody is linked to yet belongs to no timeline: it is only the raw row until
+a link attributes it (`stitching`), which writes its entry then. Most web traffic is anonymous,
+and a timeline entry of nobody was a second copy of the row, written for every call."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 from services.interactions import timeline_domain
 from services.interactions.store import identities, interactions, metrics, timeline
-from services.interactions.tracking_domain import TrackedCall
+from services.interactions.tracking_domain import TrackedCall, stored_call
 from shared import outbox
 from shared.events.contacts import Identity, IdentityRequest
 from shared.events.interactions import InteractionRecorded
@@ -31,6 +35,7 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
         entries = [
             timeline_domain.from_interaction(d, c.interaction_id)
             for c, d in zip(new, recorded, strict=True)
+            if d["customer_id"]
         ]
         await metrics.mark_pending(conn, await timeline.add(conn, entries))
         rows = [outbox.raw_row(InteractionRecorded, recorded_key(d), d) for d in recorded]
@@ -66,6 +71,16 @@ def recorded_data(call: TrackedCall, customer_id: uuid.UUID | None) -> dict[str,
         "traits": call.traits if call.kind == "identify" else {},
         "occurred_at": call.occurred_at,
     }
+
+
+def late_entries(rows: list[Any], customer_id: uuid.UUID) -> list[timeline_domain.Entry]:
+    """The timeline entries of stored calls attributed after they were accepted: the entries
+    their acceptance would have written, had the customer been known then."""
+    calls = map(stored_call, rows)
+    return [
+        timeline_domain.from_interaction(recorded_data(c, customer_id), c.interaction_id)
+        for c in calls
+    ]
 
 
 def recorded_key(data: dict[str, Any]) -> str:

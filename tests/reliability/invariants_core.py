@@ -1,12 +1,15 @@
 """Invariants of the write side: every accepted tracking call, order, customer, merge and
-inbound mail stored exactly once, and on the timeline of the customer it belongs to."""
+inbound mail stored exactly once, and on the timeline of the customer it belongs to (a call of a
+visitor nobody is linked to: on no timeline)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from shared.settings import Settings
 from tests.reliability.checks import Check, count_once, database, never_twice
 from tests.reliability.contacts_view import ContactsView
-from tests.reliability.ledger import Ledger
+from tests.reliability.ledger import Ledger, TrackedCall
 
 _TIMELINE_OF_CALLS = """
 SELECT i.message_id, count(t.id) AS n, max(t.customer_id::text) AS customer
@@ -39,17 +42,40 @@ async def tracking_checks(settings: Settings, ledger: Ledger, who: ContactsView)
             f"{len(invalid)} calls refused as invalid were stored: {invalid[:5]}"
         )
     placed = {r["message_id"]: r for r in on_timeline}
-    count_once(timeline, list(ledger.tracked), {m: r["n"] for m, r in placed.items()})
-    misplaced = []
-    for call in ledger.tracked.values():
-        row = placed.get(call.message_id)
-        if call.user_id and row is not None and row["n"] == 1:
-            owner = who.of_identity("user_id", call.user_id)
-            if owner is None or row["customer"] != owner:
-                misplaced.append(f"{call.message_id}: timeline {row['customer']}, contacts {owner}")
-    if misplaced:
-        timeline.problems.append(f"{len(misplaced)} calls on the wrong customer: {misplaced[:5]}")
+    _on_their_timelines(timeline, ledger, who, placed)
     return [stored, timeline, _web_users(ledger, who)]
+
+
+def _on_their_timelines(
+    check: Check, ledger: Ledger, who: ContactsView, placed: dict[str, Any]
+) -> None:
+    """A call of a person contacts knows is on that person's timeline exactly once; a call of a
+    visitor nobody is linked to is on no timeline (it is stitched when someone is)."""
+    people = {m: _person_of(c, who) for m, c in ledger.tracked.items()}
+    count_once(check, [m for m, p in people.items() if p], {m: r["n"] for m, r in placed.items()})
+    never_twice(check, {m: r["n"] for m, r in placed.items()})
+    misplaced, strays = [], []
+    for message_id, person in people.items():
+        row = placed.get(message_id)
+        if row is None or row["n"] != 1:
+            continue
+        if person is None:
+            strays.append(message_id)
+        elif row["customer"] != person:
+            misplaced.append(f"{message_id}: timeline {row['customer']}, contacts {person}")
+    if misplaced:
+        check.problems.append(f"{len(misplaced)} calls on the wrong customer: {misplaced[:5]}")
+    if strays:
+        check.problems.append(
+            f"{len(strays)} calls of unknown visitors on a timeline: {strays[:5]}"
+        )
+
+
+def _person_of(call: TrackedCall, who: ContactsView) -> str | None:
+    """Who contacts says made the call: its user id's customer, else its anonymous id's."""
+    if call.user_id and (person := who.of_identity("user_id", call.user_id)):
+        return person
+    return who.of_identity("anonymous_id", call.anonymous_id) if call.anonymous_id else None
 
 
 def _web_users(ledger: Ledger, who: ContactsView) -> Check:

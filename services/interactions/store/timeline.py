@@ -58,19 +58,6 @@ async def customers_of(conn: asyncpg.Connection, refs: list[str]) -> set[uuid.UU
     return {r["customer_id"] for r in rows}
 
 
-async def attach_visitor(
-    conn: asyncpg.Connection, kind: str, value: str, customer_id: uuid.UUID
-) -> int:
-    """Stitch a visitor's anonymous history into the customer's timeline."""
-    column = {"anonymous_id": "anonymous_id", "user_id": "user_id"}[kind]
-    status = await conn.execute(
-        f"UPDATE timeline SET customer_id = $2 WHERE customer_id IS NULL AND {column} = $1",
-        value,
-        customer_id,
-    )
-    return int(status.split()[-1])
-
-
 async def attach_refs(conn: asyncpg.Connection, refs: list[str], customer_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE timeline SET customer_id = $2 WHERE customer_id IS NULL AND ref = ANY($1::text[])",
