@@ -133,18 +133,23 @@ class Stream(NamedTuple):
 
 
 INTERACTIONS = Stream("ecrm.interactions.interaction", ("campaigns", "sales", "analytics"))
+VISITORS = Stream("ecrm.interactions.visitor", ("analytics",))
+# What tracking publishes: the load's anonymous calls are visitors' touches, the e2e probe's
+# identified calls customers' touches.
+TRACKING = (VISITORS, INTERACTIONS)
 
 
-async def pipeline_backlog(dsn: str, bootstrap: str, stream: Stream = INTERACTIONS) -> int:
+async def pipeline_backlog(dsn: str, bootstrap: str, streams: tuple[Stream, ...] = TRACKING) -> int:
     """Events accepted (in the outbox of `dsn`'s service) but not yet applied by every consumer
-    group of the stream."""
+    group of the streams."""
     conn = await asyncpg.connect(dsn)
     try:
         outbox = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     finally:
         await conn.close()
-    topics = [stream.topic]
-    lags = await asyncio.gather(*(consumer_lag(bootstrap, g, topics) for g in stream.groups))
+    lags = await asyncio.gather(
+        *(consumer_lag(bootstrap, g, [s.topic]) for s in streams for g in s.groups)
+    )
     return outbox + not_applied_by_all(p for lag in lags for p in lag)
 
 
@@ -159,11 +164,11 @@ def not_applied_by_all(lags: Iterable[PartitionLag]) -> int:
 
 
 async def wait_drained(
-    dsn: str, bootstrap: str, timeout: float, stream: Stream = INTERACTIONS
+    dsn: str, bootstrap: str, timeout: float, streams: tuple[Stream, ...] = TRACKING
 ) -> float | None:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        if await pipeline_backlog(dsn, bootstrap, stream) == 0:
+        if await pipeline_backlog(dsn, bootstrap, streams) == 0:
             return time.perf_counter() - started
         await asyncio.sleep(0.25)
     return None

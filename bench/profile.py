@@ -74,7 +74,7 @@ async def customer_creates(stack: EmbeddedStack, seconds: float) -> tuple[int, d
         creates.customer_creates, stack.gateway_url, stack.admin_token, int(seconds), 64, "prof"
     )
     dsn, bootstrap = stack.settings.database_dsn("contacts"), stack.settings.kafka
-    drain = await ingest.wait_drained(dsn, bootstrap, 120, creates.CUSTOMERS)
+    drain = await ingest.wait_drained(dsn, bootstrap, 120, (creates.CUSTOMERS,))
     return round(c["req_per_s"] * int(seconds)), {
         "creates_per_s": round(c["req_per_s"]),
         "p99_ms": c.get("p99_ms"),

@@ -13,7 +13,9 @@ from shared.cloudevents import Envelope
 
 # Events whose data names the channel they came through (web/mobile/server, store/online,
 # email/web/api); any other event belongs to its owner's channel.
-CHANNEL_FIELD = frozenset({"InteractionRecorded", "OrderPlaced", "TicketOpened"})
+CHANNEL_FIELD = frozenset(
+    {"InteractionRecorded", "VisitorInteractionRecorded", "OrderPlaced", "TicketOpened"}
+)
 CHANNEL_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 CAMPAIGN_MESSAGE_TOPIC = "ecrm.campaigns.message"
 MAX_LABEL = 64

@@ -1,5 +1,6 @@
 """Recording accepted calls, one transaction: the rows, the timeline entries of known customers
-(visible as soon as the call is answered), InteractionRecorded and identity requests.
+(visible as soon as the call is answered), InteractionRecorded (a
+visitor's: VisitorInteractionRecorded) and identity requests.
 
 A call of a visitor nobody is linked to yet belongs to no timeline: it is only the raw row until
 a link attributes it (`stitching`), which writes its entry then. Most web traffic is anonymous,
@@ -15,7 +16,7 @@ from services.interactions.store import identities, interactions, metrics, timel
 from services.interactions.tracking_domain import TrackedCall, stored_call
 from shared import outbox
 from shared.events.contacts import Identity, IdentityRequest
-from shared.events.interactions import InteractionRecorded
+from shared.events.interactions import InteractionRecorded, VisitorInteractionRecorded
 from shared.service import Runtime
 
 SERVICE = "interactions"
@@ -38,7 +39,7 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
             if d["customer_id"]
         ]
         await metrics.mark_pending(conn, await timeline.add(conn, entries))
-        rows = [outbox.raw_row(InteractionRecorded, recorded_key(d), d) for d in recorded]
+        rows = [outbox.raw_row(recorded_type(d), recorded_key(d), d) for d in recorded]
         rows.extend(outbox.row_of(e) for e in identity_requests(new, known))
         await outbox.add_rows(conn, rows, notify=False)  # the hottest path: see add_rows
     if rows and runtime.relay_wakeup is not None:
@@ -81,6 +82,11 @@ def late_entries(rows: list[Any], customer_id: uuid.UUID) -> list[timeline_domai
         timeline_domain.from_interaction(recorded_data(c, customer_id), c.interaction_id)
         for c in calls
     ]
+
+
+def recorded_type(data: dict[str, Any]) -> type[InteractionRecorded]:
+    """A known customer's touch, or a visitor's (its own topic: see VisitorInteractionRecorded)."""
+    return InteractionRecorded if data["customer_id"] else VisitorInteractionRecorded
 
 
 def recorded_key(data: dict[str, Any]) -> str:

@@ -16,9 +16,9 @@ class InteractionEvent(Event):
 
 
 class InteractionRecorded(InteractionEvent):
-    """A touch ingested from the web channel (track, page, screen, identify, group, alias).
+    """A touch of a known customer ingested from the web channel (track, page, screen, identify,
+    group, alias). A visitor's touch before any customer is linked is VisitorInteractionRecorded.
 
-    `customer_id` is null while the visitor is anonymous; the key is then the anonymous id.
     `name` is the track event name (e.g. "Order Completed") or the page/screen name.
     """
 
@@ -37,6 +37,16 @@ class InteractionRecorded(InteractionEvent):
 
     def key(self) -> str:
         return self.customer_id or self.anonymous_id or self.user_id or self.interaction_id
+
+
+class VisitorInteractionRecorded(InteractionRecorded):
+    """A touch of a visitor no customer is linked to yet: `customer_id` null, keyed by the
+    anonymous id (else the user id). The same data as InteractionRecorded, on its own topic
+    (`ecrm.interactions.visitor`): most web traffic is anonymous, and the services that act on
+    customers (campaigns, sales) then never read it. Analytics counts both. When contacts links
+    the visitor, the earlier touches join the customer's timeline; they are not published again."""
+
+    aggregate: ClassVar[str] = "visitor"
 
 
 class OrderLine(BaseModel):
@@ -81,4 +91,4 @@ class CustomerMetricsChanged(Event):
     last_order_at: datetime | None = None
 
 
-EVENTS = (InteractionRecorded, OrderPlaced, CustomerMetricsChanged)
+EVENTS = (InteractionRecorded, VisitorInteractionRecorded, OrderPlaced, CustomerMetricsChanged)

@@ -7,12 +7,12 @@ import importlib
 import pytest
 
 from bench.creates import CUSTOMERS
-from bench.ingest import INTERACTIONS, Stream
+from bench.ingest import TRACKING, Stream
 
 SERVICES = ("contacts", "interactions", "support", "campaigns", "sales", "analytics")
 
 
-@pytest.mark.parametrize("stream", [INTERACTIONS, CUSTOMERS], ids=lambda s: s.topic)
+@pytest.mark.parametrize("stream", [*TRACKING, CUSTOMERS], ids=lambda s: s.topic)
 def test_the_bench_watches_every_reader_of_the_stream(stream: Stream):
     readers = {
         name

@@ -15,9 +15,14 @@ from services.interactions.tracking_domain import (
     corrected_time,
     parse_call,
 )
-from services.interactions.tracking_record import identity_requests, recorded_data, recorded_key
+from services.interactions.tracking_record import (
+    identity_requests,
+    recorded_data,
+    recorded_key,
+    recorded_type,
+)
 from shared.db import dump_json
-from shared.events.interactions import InteractionRecorded
+from shared.events.interactions import InteractionRecorded, VisitorInteractionRecorded
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -119,9 +124,17 @@ def test_the_hot_path_data_is_exactly_what_the_event_model_publishes(raw, custom
     customer_id = uuid.uuid4() if customer else None
     call = parse_call(raw, RequestInfo(datetime.now(UTC)))
     data = recorded_data(call, customer_id)
-    model = InteractionRecorded.model_validate(data)
+    event_type = recorded_type(data)
+    assert event_type is (InteractionRecorded if customer else VisitorInteractionRecorded)
+    model = event_type.model_validate(data)
     assert orjson.loads(dump_json(data)) == orjson.loads(
         dump_json(model.model_dump(mode="json"))
     ) | {"occurred_at": call.occurred_at.isoformat()}
     assert recorded_key(data) == model.key()
-    assert set(data) == set(InteractionRecorded.model_fields)
+    assert set(data) == set(event_type.model_fields)
+
+
+def test_visitors_touches_have_their_own_topic_and_customers_touches_keep_theirs():
+    assert VisitorInteractionRecorded.topic() == "ecrm.interactions.visitor"
+    assert InteractionRecorded.topic() == "ecrm.interactions.interaction"
+    assert VisitorInteractionRecorded.ce_type() == "ecrm.interactions.VisitorInteractionRecorded.v1"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from shared.events.interactions import InteractionRecorded
+from shared.events.interactions import VisitorInteractionRecorded
 from tests.services.interactions.conftest import basic, unique
 from tests.support.events import wait_for_events
 
@@ -36,13 +36,13 @@ async def test_a_retried_batch_is_accepted_again_but_stored_once(
 
     await wait_for_events(
         infra.bootstrap,
-        InteractionRecorded.topic(),
+        VisitorInteractionRecorded.topic(),
         lambda e: e.data.get("anonymous_id") == anonymous_id,
         count=3,
     )
     events = await wait_for_events(
         infra.bootstrap,
-        InteractionRecorded.topic(),
+        VisitorInteractionRecorded.topic(),
         lambda e: e.data.get("anonymous_id") == anonymous_id,
     )
     assert sorted(e.data["message_id"] for _, e in events) == sorted(ids)
