@@ -308,8 +308,13 @@ class EmbeddedStack:
         return json.loads((self.home / "run" / READY_FILE).read_text())
 
     def pids(self) -> dict[str, int]:
-        """The live pid of every child, from `ECRM_HOME/run/<name>.pid`."""
-        return {p.stem: int(p.read_text()) for p in (self.home / "run").glob("*.pid")}
+        """The live pid of every child, from `ECRM_HOME/run/<name>.pid` (a child crashing
+        meanwhile removes its file between the listing and the read: it is left out)."""
+        found = {}
+        for path in (self.home / "run").glob("*.pid"):
+            with contextlib.suppress(FileNotFoundError):
+                found[path.stem] = int(path.read_text())
+        return found
 
     def start(self) -> EmbeddedStack:
         argv = [sys.executable, "-m", "ecrm.embedded.stack"]

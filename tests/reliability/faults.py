@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psutil
+
 from tests.reliability.context import RunContext
 from tests.reliability.load_mail import CampaignLoad
 from tests.reliability.load_web import TrackingLoad
@@ -18,6 +20,7 @@ from tests.support.faults import signal_tree
 KILL, MID_BATCH, MID_SEND = "kill", "kill-mid-batch", "kill-mid-send"
 FREEZE_BROKER, RESTART_PG, KILL_GATEWAY = "freeze-broker", "restart-postgres", "kill-gateway"
 WAIT_FOR_RESTART_S = 45.0
+SETTLED_S = 5.0  # a part is faulted again only once it has been up this long
 
 
 @dataclass
@@ -101,9 +104,12 @@ class Injector:
             await self._kill(fault)
 
     async def _pid(self, name: str) -> int:
-        """The live pid of a part; a part still restarting (supervisor backoff) is awaited."""
+        """The pid of a part that has been up for `SETTLED_S`; a part still restarting
+        (supervisor backoff) or just restarted is awaited. Faults delayed while their target was
+        down would otherwise land back to back on a process still starting, a crash loop the
+        supervisor answers with its longest backoff, not the fault each one is meant to be."""
         deadline = time.monotonic() + WAIT_FOR_RESTART_S
-        while (pid := self.ctx.stack.pids().get(name)) is None:
+        while (pid := self.ctx.stack.pids().get(name)) is None or _uptime(pid) < SETTLED_S:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not come back within {WAIT_FOR_RESTART_S}s")
             await asyncio.sleep(0.2)
@@ -136,3 +142,10 @@ class Injector:
 
 def describe(faults: list[Fault]) -> list[dict[str, Any]]:
     return [{k: v for k, v in asdict(f).items() if v not in (None, {})} for f in faults]
+
+
+def _uptime(pid: int) -> float:
+    try:
+        return time.time() - psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        return 0.0
