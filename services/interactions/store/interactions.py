@@ -59,23 +59,24 @@ async def insert_new(
     return {r["id"] for r in await conn.fetch(_INSERT, dump_json(rows))}
 
 
+ATTACH_CHUNK = 1000  # rows a stitch attributes (and reads back) at a time
+
 _ATTACH = """
 UPDATE interactions SET customer_id = $2
 WHERE id IN (SELECT id FROM interactions WHERE customer_id IS NULL AND {column} = $1 LIMIT $3)
-RETURNING id, message_id, kind, channel, name, anonymous_id, user_id, group_id, previous_id,
-          properties, traits, context, occurred_at, sent_at, received_at
+RETURNING *
 """
 
 
 async def attach(
-    conn: asyncpg.Connection, kind: str, value: str, customer_id: uuid.UUID, chunk: int = 1000
+    conn: asyncpg.Connection, kind: str, value: str, customer_id: uuid.UUID
 ) -> AsyncIterator[list[asyncpg.Record]]:
     """Stitch: the anonymous (or user-id) calls seen before now belong to the customer. Yields
-    them as attributed, `chunk` at a time (a visitor can have a long history)."""
+    their rows as attributed, `ATTACH_CHUNK` at a time (a visitor can have a long history)."""
     statement = _ATTACH.format(column={"anonymous_id": "anonymous_id", "user_id": "user_id"}[kind])
     while True:
-        rows = await conn.fetch(statement, value, customer_id, chunk)
+        rows = await conn.fetch(statement, value, customer_id, ATTACH_CHUNK)
         if rows:
             yield rows
-        if len(rows) < chunk:
+        if len(rows) < ATTACH_CHUNK:
             return
