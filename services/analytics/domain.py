@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections import Counter
@@ -9,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.cloudevents import Envelope
+from shared.cloudevents import Envelope, event_name
 
 # Events whose data names the channel they came through (web/mobile/server, store/online,
 # email/web/api); any other event belongs to its owner's channel.
@@ -21,6 +22,7 @@ CAMPAIGN_MESSAGE_TOPIC = "ecrm.campaigns.message"
 MAX_LABEL = 64
 
 
+@functools.lru_cache(maxsize=256)  # topics, event types and channel values repeat
 def owner_of(topic: str) -> str:
     """`ecrm.support.ticket` -> `support`."""
     parts = topic.split(".")
@@ -32,12 +34,18 @@ def channel_of(env: Envelope) -> str:
     email for campaign messages, else the owning service's name."""
     if env.topic == CAMPAIGN_MESSAGE_TOPIC:
         return "email"
-    if env.name in CHANNEL_FIELD:
+    if event_name(env.type) in CHANNEL_FIELD:
         value = env.data.get("channel")
-        label = value.strip().lower() if isinstance(value, str) else ""
-        if CHANNEL_LABEL.match(label):
+        label = _channel_label(value) if isinstance(value, str) else None
+        if label:
             return label
     return owner_of(env.topic)
+
+
+@functools.lru_cache(maxsize=1024)
+def _channel_label(value: str) -> str | None:
+    label = value.strip().lower()
+    return label if CHANNEL_LABEL.match(label) else None
 
 
 def minute_of(moment: datetime | None, now: datetime | None = None) -> datetime:
@@ -48,11 +56,24 @@ def minute_of(moment: datetime | None, now: datetime | None = None) -> datetime:
 
 
 def count_by_minute(envs: Iterable[Envelope], now: datetime) -> Counter[tuple[datetime, str, str]]:
-    """(minute, event type, channel) -> events, for one batch."""
+    """(minute, event type, channel) -> events, for one batch. Every event of the stream passes
+    here: it is counted under plain keys (minutes since the epoch, the CloudEvents type), which
+    become datetimes and labels once per distinct key."""
+    now_minute = _epoch_minute(now)
+    raw = Counter(
+        (_epoch_minute(e.time) if e.time else now_minute, e.type, channel_of(e)) for e in envs
+    )
     counts: Counter[tuple[datetime, str, str]] = Counter()
-    for env in envs:
-        counts[(minute_of(env.time, now), env.name[:MAX_LABEL], channel_of(env))] += 1
+    for (minute, ce_type, channel), n in raw.items():
+        at = datetime.fromtimestamp(minute * 60, UTC)
+        counts[(at, event_name(ce_type)[:MAX_LABEL], channel)] += n
     return counts
+
+
+def _epoch_minute(moment: datetime) -> int:
+    if moment.tzinfo is None:  # naive times are UTC
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() // 60)
 
 
 def minute_series(
