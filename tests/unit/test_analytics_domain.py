@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from services.analytics import domain, reports
 from shared.cloudevents import Envelope
@@ -71,6 +71,19 @@ def test_events_are_counted_per_minute_type_and_channel():
         (minute + timedelta(minutes=1), "InteractionRecorded", "web"): 1,
         (minute + timedelta(hours=1), "CustomerCreated", "contacts"): 1,  # no time: now
     }
+
+
+def test_counts_land_in_the_utc_minute_whatever_the_offset():
+    paris = timezone(timedelta(hours=1))
+    envs = [
+        env("OrderPlaced", "ecrm.interactions.order", {"channel": "Store"}, time=T0),
+        env("OrderPlaced", "ecrm.interactions.order", {"channel": "store"},
+            time=T0.astimezone(paris)),
+        env("OrderPlaced", "ecrm.interactions.order", {"channel": "store"},
+            time=T0.replace(tzinfo=None)),  # naive: UTC
+    ]  # fmt: skip
+    counts = domain.count_by_minute(envs, now=T0 + timedelta(hours=1))
+    assert counts == {(T0.replace(second=0, microsecond=0), "OrderPlaced", "store"): 3}
 
 
 def test_minute_of_reads_naive_times_as_utc():
