@@ -1,10 +1,12 @@
 """Outbox relay: publishes unpublished outbox rows to Kafka in id order, in batches.
 
-Woken by LISTEN/NOTIFY (sent on commit by shared.outbox) with a short poll as a fallback. One
-relay per service publishes at a time (an advisory lock), so per-key order is the commit order.
-A row is marked published only after the broker acknowledged it (acks=all); a crash in
-between publishes it again, and consumers dedupe by event id. While the broker is away the
-relay retries with backoff and the rows wait in PostgreSQL.
+One process of a service relays (shared.election: a session advisory lock), so per-key order is
+the commit order. It reads and marks rows on the connection that holds the lock, so a relay
+whose session ended can no longer mark anything, and it listens there for the NOTIFY that
+writers send after their commits (shared.outbox), with a short poll as a fallback. A row is
+marked published only after the broker acknowledged it (acks=all); a crash in between publishes
+it again, and consumers dedupe by event id. While the broker is away the relay retries with
+backoff and the rows wait in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from shared import metrics
+from shared import election, metrics
 from shared.cloudevents import headers_for
-from shared.db import UNAVAILABLE
 from shared.logging import get_logger
 from shared.outbox import NOTIFY_CHANNEL, purge_published
 
@@ -32,6 +34,8 @@ SELECT id, event_id::text AS event_id, topic, key, ce_type, subject, data::text 
        to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS ce_time
 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
 """
+
+STATEMENT_TIMEOUT_S = 10  # a stalled server: retry, rather than wait on it for ever
 
 
 def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
@@ -79,43 +83,52 @@ class OutboxRelay:
         self._lock_key = f"outbox-relay:{service}"
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = asyncio.create_task(self._listen(stop))
-        backoff = 0.2
-        try:
-            while not stop.is_set():
-                try:
-                    sent = await self.publish_pending()
-                    backoff = 0.2
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # broker or database away: wait, then try again
-                    metrics.RELAY_ERRORS.labels(self.service).inc()
-                    log.warning("relay.retry", error=repr(exc), backoff_s=backoff)
-                    await _sleep_or_stop(stop, backoff)
-                    backoff = min(backoff * 2, 10.0)
-                    continue
-                if sent < self.batch_size:
-                    await self._wait_for_work(stop)
-        finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+        """Relay while elected; stand by while another process is (or until it is gone)."""
+        while not stop.is_set():
+            conn = await election.win(self.dsn, self._lock_key, stop)
+            if conn is None:
+                return
+            log.info("relay.elected", service=self.service, pid=os.getpid())
+            try:
+                await self._relay_on(conn, stop)
+            except Exception as exc:  # its session, and with it the lock, is gone
+                log.warning("relay.session_lost", error=repr(exc))
+                await election.sleep_or_stop(stop, election.RETRY_S)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
-    async def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows were published."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtext($1))", self._lock_key
-            ):
-                return 0
-            rows = await conn.fetch(_SELECT, self.batch_size)
-            if not rows:
-                return 0
-            await self._send(rows)
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                [r["id"] for r in rows],
-            )
+    async def _relay_on(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                sent = await self.publish_pending(conn)
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker or the database away: wait, then try again
+                if conn.is_closed():
+                    raise  # the session is gone: another process may be relaying already
+                metrics.RELAY_ERRORS.labels(self.service).inc()
+                log.warning("relay.retry", error=repr(exc), backoff_s=backoff)
+                await election.sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if sent < self.batch_size:
+                await self._wait_for_work()
+
+    async def publish_pending(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch; returns how many rows were published. `conn` holds the lock."""
+        rows = await conn.fetch(_SELECT, self.batch_size, timeout=STATEMENT_TIMEOUT_S)
+        if not rows:
+            return 0
+        await self._send(rows)
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+            timeout=STATEMENT_TIMEOUT_S,
+        )
         metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
@@ -153,30 +166,7 @@ class OutboxRelay:
         async with self.pool.acquire() as conn:
             return await purge_published(conn, self.retention_hours)
 
-    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+    async def _wait_for_work(self) -> None:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """Keep a LISTEN connection open; reconnect when the database comes back."""
-        while not stop.is_set():
-            try:
-                conn = await asyncpg.connect(self.dsn)
-            except UNAVAILABLE:
-                await _sleep_or_stop(stop, 1.0)
-                continue
-            try:
-                await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-                while not stop.is_set() and not conn.is_closed():
-                    await _sleep_or_stop(stop, 1.0)
-            except UNAVAILABLE:
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

@@ -24,8 +24,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.specification import AsyncAPI
 
-from shared import inbox, metrics
-from shared.db import UNAVAILABLE, create_pool, ensure_database, migrate
+from shared import election, inbox, metrics
+from shared.db import create_pool, ensure_database, migrate
 from shared.events.base import Event
 from shared.http import (
     JSON,
@@ -185,9 +185,10 @@ class Runtime:
         holds the service's advisory lock consumes (two consumers would apply one customer's
         events concurrently). If the lock's session ends, this process stops gracefully
         (SIGTERM) and its restart competes again."""
-        lock = await self._win_consumer_lock()
+        lock = await election.win(self.dsn, f"consumer:{self.name}", self._stop)
         if lock is None:
             return
+        log.info("consumer.elected", group=self.name, pid=os.getpid())
         try:
             await self._start_broker()
             while not self._stop.is_set():
@@ -206,22 +207,6 @@ class Runtime:
         finally:
             with contextlib.suppress(Exception):
                 await lock.close()
-
-    async def _win_consumer_lock(self) -> asyncpg.Connection | None:
-        key = f"consumer:{self.name}"
-        while not self._stop.is_set():
-            conn = None
-            with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
-                conn = await asyncpg.connect(self.dsn, timeout=5)
-                if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key):
-                    log.info("consumer.elected", group=self.name, pid=os.getpid())
-                    return conn
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), 2)
-        return None
 
     async def _start_broker(self) -> None:
         delay = 0.5
