@@ -22,7 +22,7 @@ async def win(
 
     Each attempt is a new connection, closed unless it took the lock, every two seconds: the
     consumer's election always worked this way. With a kept connection asked every second,
-    `make chaos` saw consumer-group joins that never completed (bench/RESULTS.md, runs 34-35)."""
+    `make chaos` saw consumer-group joins that never completed (bench/RESULTS.md, runs 34-36)."""
     while not stop.is_set():
         conn = None
         with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
