@@ -49,10 +49,7 @@ def _channel_label(value: str) -> str | None:
 
 
 def minute_of(moment: datetime | None, now: datetime | None = None) -> datetime:
-    moment = moment or now or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+    return _minute_at(_epoch_minute(moment or now or datetime.now(UTC)))
 
 
 def count_by_minute(envs: Iterable[Envelope], now: datetime) -> Counter[tuple[datetime, str, str]]:
@@ -65,8 +62,7 @@ def count_by_minute(envs: Iterable[Envelope], now: datetime) -> Counter[tuple[da
     )
     counts: Counter[tuple[datetime, str, str]] = Counter()
     for (minute, ce_type, channel), n in raw.items():
-        at = datetime.fromtimestamp(minute * 60, UTC)
-        counts[(at, event_name(ce_type)[:MAX_LABEL], channel)] += n
+        counts[(_minute_at(minute), event_name(ce_type)[:MAX_LABEL], channel)] += n
     return counts
 
 
@@ -74,6 +70,10 @@ def _epoch_minute(moment: datetime) -> int:
     if moment.tzinfo is None:  # naive times are UTC
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() // 60)
+
+
+def _minute_at(epoch_minute: int) -> datetime:
+    return datetime.fromtimestamp(epoch_minute * 60, UTC)
 
 
 def minute_series(

@@ -36,6 +36,7 @@ async def test_one_relay_publishes_and_a_standby_takes_over(infra):
     for i, relay in enumerate(relays):
         relay._send = _noting(relay._send, senders, i)  # type: ignore[method-assign]
     written: list[str] = []
+    tasks: list[asyncio.Task[None]] = []
 
     async def write(count: int) -> None:
         rows = [outbox.row_of(CustomerDeleted(customer_id=f"c{i}")) for i in range(count)]
@@ -53,7 +54,7 @@ async def test_one_relay_publishes_and_a_standby_takes_over(infra):
         await pool.execute("TRUNCATE outbox")
         for p in producers:
             await p.start()
-        tasks = [asyncio.create_task(r.run(s)) for r, s in zip(relays, stops, strict=True)]
+        tasks += [asyncio.create_task(r.run(s)) for r, s in zip(relays, stops, strict=True)]
         for _ in range(10):  # ten commits, ten wake-ups
             await write(20)
             await asyncio.sleep(0.05)
