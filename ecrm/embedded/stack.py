@@ -154,6 +154,7 @@ async def _start_infrastructure(
     if not settings.database_url:
         layout = await _timed(info, "postgres-init", asyncio.to_thread(postgres.prepare, settings))
         await sup.start(postgres.postgres_spec(settings, layout))
+        env["ECRM_DATABASE_URL"] = postgres.socket_dsn(layout, settings.embedded_pg_port)
     if not settings.kafka_bootstrap:
         await sup.start(broker.broker_spec(settings))
     else:
