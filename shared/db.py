@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -83,6 +85,24 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     per consumed batch. Pooled connections hold no session state here (advisory locks are
     transaction-scoped; LISTEN and the consumer's session lock use their own connections), and
     asyncpg still rolls back a transaction left open before this runs."""
+
+
+@contextlib.asynccontextmanager
+async def transaction_starting_with(
+    conn: asyncpg.Connection, statement: str
+) -> AsyncIterator[None]:
+    """A transaction whose first statement (no parameters) travels with BEGIN: one round trip
+    where `conn.transaction()` and then the statement take two. Committed when the block ends,
+    rolled back when it raises. Not for nesting: `conn.transaction()` inside it refuses."""
+    try:
+        await conn.execute(f"BEGIN; {statement}")
+        yield
+    except BaseException:
+        if not conn.is_closed() and conn.is_in_transaction():
+            with contextlib.suppress(Exception):  # a broken connection: the pool discards it
+                await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:

@@ -34,8 +34,7 @@ async def place_order(body: OrderIn, request: Request) -> JSON:
     except OrderRuleError as exc:
         raise invalid(exc.field, str(exc)) from None
     print_ = fingerprint(body)
-    async with request.app.state.runtime.db.acquire() as conn, conn.transaction():
-        await identities.writing_touches(conn)
+    async with request.app.state.runtime.db.acquire() as conn, identities.writing_touches(conn):
         customer_id, request_event = await _customer_for(conn, body)
         row = await orders.insert(conn, body, customer_id, print_, uuid7())
         if row is None:

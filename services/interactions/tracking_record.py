@@ -26,25 +26,32 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
     """Store the calls durably (duplicates by messageId once); returns how many were new."""
     if not calls:
         return 0
-    async with runtime.db.acquire() as conn, conn.transaction():
-        await identities.writing_touches(conn)
+    async with runtime.db.acquire() as conn, identities.writing_touches(conn):
         known = await identities.lookup(conn, {p for c in calls for p in c.identities()})
         customers = {c.interaction_id: _customer_of(c, known) for c in calls}
-        new_ids = await interactions.insert_new(conn, calls, customers)
+        recorded = {c.interaction_id: recorded_data(c, customers[c.interaction_id]) for c in calls}
+        events = [_event_row(data, call_id) for call_id, data in recorded.items()]
+        new_ids = await interactions.insert_new(conn, calls, customers, events)
         new = [c for c in calls if c.interaction_id in new_ids]
-        recorded = [recorded_data(c, customers[c.interaction_id]) for c in new]
         entries = [
-            timeline_domain.from_interaction(d, c.interaction_id)
-            for c, d in zip(new, recorded, strict=True)
-            if d["customer_id"]
+            timeline_domain.from_interaction(recorded[c.interaction_id], c.interaction_id)
+            for c in new
+            if customers[c.interaction_id]
         ]
         await metrics.mark_pending(conn, await timeline.add(conn, entries))
-        rows = [outbox.raw_row(recorded_type(d), recorded_key(d), d) for d in recorded]
-        rows.extend(outbox.row_of(e) for e in identity_requests(new, known))
-        await outbox.add_rows(conn, rows, notify=False)  # the hottest path: see add_rows
-    if rows and runtime.relay_wakeup is not None:
+        requests = [outbox.row_of(e) for e in identity_requests(new, known)]
+        await outbox.add_rows(conn, requests, notify=False)  # the hottest path: see add_rows
+    if (new or requests) and runtime.relay_wakeup is not None:
         runtime.relay_wakeup.poke()
     return len(new)
+
+
+def _event_row(data: dict[str, Any], call_id: uuid.UUID) -> dict[str, Any]:
+    """The outbox row of a call's InteractionRecorded, naming the call (`insert_new` keeps the
+    rows of new calls only)."""
+    row = outbox.raw_row(recorded_type(data), recorded_key(data), data)
+    row["source"] = call_id
+    return row
 
 
 def _customer_of(call: TrackedCall, known: dict[tuple[str, str], uuid.UUID]) -> uuid.UUID | None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 
 import asyncpg
+
+from shared.db import transaction_starting_with
 
 # Who a touch belongs to is decided twice: when it is written (from the links known then) and
 # when a link, merge, deletion or erasure rewrites existing rows. Without a common lock, a touch
@@ -14,9 +17,13 @@ import asyncpg
 ATTRIBUTION = "interactions:attribution"
 
 
-async def writing_touches(conn: asyncpg.Connection) -> None:
-    """In a transaction that writes touches, before it reads any link."""
-    await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", ATTRIBUTION)
+_SHARE_ATTRIBUTION = f"SELECT pg_advisory_xact_lock_shared(hashtext('{ATTRIBUTION}'))"
+
+
+def writing_touches(conn: asyncpg.Connection) -> AbstractAsyncContextManager[None]:
+    """The transaction of a request that writes touches: it takes the shared lock with BEGIN
+    (one round trip), before it reads any link."""
+    return transaction_starting_with(conn, _SHARE_ATTRIBUTION)
 
 
 async def rewriting_attribution(conn: asyncpg.Connection) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
 from services.interactions.tracking_domain import TrackedCall
+from shared import outbox
 from shared.db import dump_json
 
 _INSERT = """
@@ -26,13 +29,23 @@ RETURNING id
 """
 
 
+# The calls and the events of the new ones in one round trip (the hottest path).
+_INSERT_WITH_EVENTS = f"""
+WITH new AS ({_INSERT}), events AS ({outbox.insert_rows_of("$2", "$3", "SELECT id FROM new")})
+SELECT id FROM new
+"""
+
+
 async def insert_new(
     conn: asyncpg.Connection,
     calls: list[TrackedCall],
     customers: dict[uuid.UUID, uuid.UUID | None],
+    events: list[dict[str, Any]] | None = None,
 ) -> set[uuid.UUID]:
     """Insert the calls (one JSON document); returns the ids of those not seen before (by
-    messageId)."""
+    messageId). `events`: outbox rows (`outbox.raw_row`), each naming its call's id in `source`;
+    those of the new calls are added in the same statement, in their order (the caller's
+    transaction wakes the relay, as `outbox.add_rows(notify=False)`)."""
     if not calls:
         return set()
     rows = [
@@ -56,7 +69,12 @@ async def insert_new(
         }
         for c in calls
     ]
-    return {r["id"] for r in await conn.fetch(_INSERT, dump_json(rows))}
+    if not events:
+        return {r["id"] for r in await conn.fetch(_INSERT, dump_json(rows))}
+    added = await conn.fetch(
+        _INSERT_WITH_EVENTS, dump_json(rows), dump_json(events), datetime.now(UTC)
+    )
+    return {r["id"] for r in added}
 
 
 ATTACH_CHUNK = 1000  # rows a stitch attributes (and reads back) at a time

@@ -53,8 +53,7 @@ async def test_a_call_in_flight_during_the_stitch_is_stitched(infra):
                 await stitch(conn, linked("anonymous_id", visitor, customer))
 
         async with pool.acquire() as ingest:
-            async with ingest.transaction():  # a tracking request, not committed yet...
-                await identities.writing_touches(ingest)
+            async with identities.writing_touches(ingest):  # a tracking request, uncommitted...
                 assert not await identities.lookup(ingest, set(call.identities()))
                 await interactions.insert_new(ingest, [call], {call.interaction_id: None})
                 consumer = asyncio.create_task(consume_the_link())  # ...when the link arrives
