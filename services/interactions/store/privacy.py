@@ -29,6 +29,32 @@ from shared.privacy import (
 EXPORT_ROWS = 5000  # per list; the section is capped to one message besides (see cap_section)
 
 
+def _either_attribution(column: str, values: str) -> str:
+    """`column = ANY(values)` as two branches, the rows waiting for their customer and the
+    attributed ones, so that each has its partial index (migration 0008): an erasure holds the
+    attribution lock, which every tracking request waits for, and must not scan a table."""
+    match = f"{column} = ANY({values}::text[])"
+    return f"(customer_id IS NULL AND {match}) OR (customer_id IS NOT NULL AND {match})"
+
+
+# The person's raw calls: attributed to them, or carrying one of their visitor or user ids.
+_RAW_CALLS_OF_PERSON = (
+    f"(customer_id = ANY($1::uuid[]) OR {_either_attribution('anonymous_id', '$2')}"
+    f" OR {_either_attribution('user_id', '$3')})"
+)
+# The timeline entries of those calls go with them (by ref: an entry of a call names the call);
+# the person's other entries by customer, their orders' by ref.
+_ERASE_CALLS_AND_ENTRIES = f"""
+WITH gone AS (DELETE FROM interactions WHERE {_RAW_CALLS_OF_PERSON} RETURNING id)
+DELETE FROM timeline WHERE customer_id = ANY($1::uuid[])
+    OR ref = ANY(ARRAY(SELECT 'interaction:' || id FROM gone) || $4::text[])
+"""
+_ORDERS_OF_PERSON = (
+    "SELECT id, email FROM orders WHERE customer_id = ANY($1::uuid[])"
+    f" OR {_either_attribution('email', '$2')} OR {_either_attribution('loyalty_id', '$3')}"
+)
+
+
 @dataclass
 class Known:
     """What interactions knows identifies the person."""
@@ -49,13 +75,7 @@ async def known(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> Known:
     pairs = [(r["kind"], r["value"]) for r in links]
     emails = {v for k, v in pairs if k == "email"}
     loyalty = [v for k, v in pairs if k == "loyalty_id"]
-    orders = await conn.fetch(
-        "SELECT id, email FROM orders WHERE customer_id = ANY($1::uuid[])"
-        " OR email = ANY($2::text[]) OR loyalty_id = ANY($3::text[])",
-        ids,
-        sorted(emails),
-        loyalty,
-    )
+    orders = await conn.fetch(_ORDERS_OF_PERSON, ids, sorted(emails), loyalty)
     emails |= {r["email"] for r in orders if r["email"]}
     return Known(ids, pairs, [r["id"] for r in orders], emails)
 
@@ -67,16 +87,7 @@ async def erase(
     person = await known(conn, ids)
     anonymous, users = person.values("anonymous_id"), person.values("user_id")
     refs = [order_ref(str(o)) for o in person.orders]
-    await conn.execute(
-        "DELETE FROM timeline WHERE customer_id = ANY($1::uuid[]) OR anonymous_id = ANY($2)"
-        " OR user_id = ANY($3) OR ref = ANY($4::text[])",
-        ids, anonymous, users, refs,
-    )  # fmt: skip
-    await conn.execute(
-        "DELETE FROM interactions WHERE customer_id = ANY($1::uuid[]) OR anonymous_id = ANY($2)"
-        " OR user_id = ANY($3)",
-        ids, anonymous, users,
-    )  # fmt: skip
+    await conn.execute(_ERASE_CALLS_AND_ENTRIES, ids, anonymous, users, refs)
     await conn.execute(  # the sale stays (revenue figures); who bought it goes
         "UPDATE orders SET customer_id = NULL, email = NULL, loyalty_id = NULL"
         " WHERE id = ANY($1::uuid[])",
@@ -105,8 +116,7 @@ async def section(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> dict[str, A
     raw = await conn.fetch(
         "SELECT id, message_id, kind, channel, name, anonymous_id, user_id, customer_id,"
         " group_id, previous_id, properties, traits, context, occurred_at, received_at"
-        " FROM interactions WHERE customer_id = ANY($1::uuid[]) OR anonymous_id = ANY($2)"
-        " OR user_id = ANY($3) ORDER BY occurred_at DESC LIMIT $4",
+        f" FROM interactions WHERE {_RAW_CALLS_OF_PERSON} ORDER BY occurred_at DESC LIMIT $4",
         ids, anonymous, users, EXPORT_ROWS,
     )  # fmt: skip
     orders = await conn.fetch(
