@@ -83,8 +83,12 @@ async def known(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> Known:
 async def erase(
     conn: asyncpg.Connection, customer_id: str, ids: list[uuid.UUID], hashes: list[str]
 ) -> None:
+    # The outbox scrub reads the whole retained outbox (days of events): it runs before the
+    # attribution lock, which every tracking request waits for. What a request writes meanwhile
+    # is as if it had come just after the erasure (consumers drop it: see README, Privacy).
+    await scrub_outbox(conn, _mentions(ids, await known(conn, ids)))
     await rewriting_attribution(conn)
-    person = await known(conn, ids)
+    person = await known(conn, ids)  # again: an order may have come meanwhile
     anonymous, users = person.values("anonymous_id"), person.values("user_id")
     refs = [order_ref(str(o)) for o in person.orders]
     await conn.execute(_ERASE_CALLS_AND_ENTRIES, ids, anonymous, users, refs)
@@ -106,8 +110,12 @@ async def erase(
     known_hashes = {email_hash(e) for e in person.emails}
     known_hashes |= {identity_hash(v) for k, v in person.links if k != "email"}
     await remember_erased(conn, customer_id, [str(i) for i in ids], {*hashes, *known_hashes})
+
+
+def _mentions(ids: list[uuid.UUID], person: Known) -> set[str]:
+    """The values whose outbox rows an erasure deletes."""
     values = {str(i) for i in ids} | {v for _, v in person.links} | person.emails
-    await scrub_outbox(conn, values | {str(o) for o in person.orders})
+    return values | {str(o) for o in person.orders}
 
 
 async def section(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> dict[str, Any]:
