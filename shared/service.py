@@ -20,11 +20,10 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker, TopicPartition
 from faststream.specification import AsyncAPI
 
-from shared import election, inbox, metrics
+from shared import consuming, election, inbox, metrics
 from shared.db import create_pool, ensure_database, migrate
 from shared.events.base import Event
 from shared.http import (
@@ -42,6 +41,7 @@ from shared.revocation import RevocationList
 from shared.settings import Settings, get_settings
 
 log = get_logger(__name__)
+CONSUMER_START_S = 60.0  # a start that takes longer is abandoned and tried again
 
 
 # An advisory lock on one bigint key shows in pg_locks as (classid, objid) = its high, low words.
@@ -75,9 +75,8 @@ class Runtime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.relay_wakeup: RelayWakeup | None = None
-        self.broker = KafkaBroker(
-            self.settings.kafka, enable_idempotence=False, graceful_timeout=10, logger=None
-        )
+        self.broker = self._kafka_broker()  # describes the service (AsyncAPI); never started
+        self.consumer: KafkaBroker | None = None  # the elected process's, once started
         self.dispatcher = EventDispatcher(name, lambda: self.db, lambda: self.kafka_producer)
         self.batch_size = batch_size
         self._stop = asyncio.Event()
@@ -170,8 +169,7 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.revoked.keep_loading(self.pool, self._stop)))
         if self.dispatcher.topics:
             guard_erased(self.dispatcher)  # every service drops late events of erased people
-            # Joining the group can take a session timeout after a crash: serve HTTP meanwhile.
-            self._subscribe()
+            consuming.register(self.broker, self.name, self.dispatcher, self.batch_size)
             self._tasks.append(asyncio.create_task(self._consume_when_elected()))
         for hook in self.on_start:
             result = hook(self)
@@ -190,7 +188,7 @@ class Runtime:
             return
         log.info("consumer.elected", group=self.name, pid=os.getpid())
         try:
-            await self._start_broker()
+            await self._start_consumer()
             while not self._stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), 2)
@@ -208,44 +206,40 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await lock.close()
 
-    async def _start_broker(self) -> None:
+    async def _start_consumer(self) -> None:
+        """Take every partition of the service's topics and consume. A failed or stalled start
+        is stopped (nothing of it left running) and tried again, backing off."""
         delay = 0.5
         while not self._stop.is_set():
+            broker = self._kafka_broker()
             try:
-                await self.broker.start()
-                self.consuming = True
-                log.info("consumer.started", group=self.name)
+                partitions = await asyncio.wait_for(self._assign(broker), CONSUMER_START_S)
+                self.consumer, self.consuming = broker, True
+                log.info("consumer.started", group=self.name, partitions=len(partitions))
                 return
-            except Exception as exc:  # broker away at start: keep trying
+            except Exception as exc:  # broker away or stalled at start: keep trying
                 log.warning("consumer.start_failed", error=repr(exc), backoff_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                with contextlib.suppress(Exception):
+                    await broker.stop()
+            await election.sleep_or_stop(self._stop, delay)
+            delay = min(delay * 2, 10.0)
 
-    def _subscribe(self) -> None:
-        dispatcher = self.dispatcher
+    async def _assign(self, broker: KafkaBroker) -> list[TopicPartition]:
+        partitions = await consuming.partitions_of(self.kafka_producer, self.dispatcher.topics)
+        consuming.register(broker, self.name, self.dispatcher, self.batch_size, partitions)
+        await broker.start()
+        return partitions
 
-        @self.broker.subscriber(
-            *sorted(dispatcher.topics),
-            group_id=self.name,
-            batch=True,
-            max_records=self.batch_size,
-            batch_timeout_ms=50,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            parser=_records_as_they_are,
-            decoder=_records_undecoded,
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=2000,
-            title=f"{self.name}:consumer",
-            description=f"the {self.name} service's consumer group",
+    def _kafka_broker(self) -> KafkaBroker:
+        return KafkaBroker(
+            self.settings.kafka, enable_idempotence=False, graceful_timeout=10, logger=None
         )
-        async def consume(body: Any, msg: KafkaMessage) -> None:
-            await dispatcher.apply_records(msg.raw_message)
 
     async def stop(self) -> None:
         self._stop.set()
-        with contextlib.suppress(Exception):
-            await self.broker.stop()  # commits what was applied, leaves the group
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):
+                await self.consumer.stop()  # commits what was applied
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -343,32 +337,6 @@ def _document_problems(schema: dict[str, Any]) -> None:
             responses.pop("422", None)  # FastAPI's own validation shape is not what we send
             responses.setdefault("4XX", {"description": "the request was refused", **problem})
             responses.setdefault("503", {"description": "storage unavailable, retry", **problem})
-
-
-async def _records_as_they_are(records: tuple[Any, ...], batch_parser: Any) -> Any:
-    """FastStream's own batch message, without the dict of every record's headers its parser
-    builds (5-7 % of a consumer's time) and nothing reads: the dispatcher reads the records.
-    `batch_parser` is the subscriber's parse method; its parser knows the message class (the
-    one that commits offsets) and the consumer. A test holds this to FastStream's result."""
-    parser = batch_parser.__self__
-    first, last = records[0], records[-1]
-    return parser.msg_class(
-        body=[],
-        headers={},
-        batch_headers=[],
-        reply_to="",
-        content_type=None,
-        message_id=f"{first.offset}-{last.offset}-{first.timestamp}",
-        raw_message=records,
-        path={},
-        consumer=parser._consumer,
-    )
-
-
-async def _records_undecoded(msg: Any) -> None:
-    """Bodies are parsed by the dispatcher, record by record: one unreadable record must be
-    dead-lettered, not fail the whole batch inside the framework (and loop forever)."""
-    return None
 
 
 def settle_heap() -> None:

@@ -7,7 +7,7 @@ from aiokafka.structs import ConsumerRecord
 from faststream.kafka.message import KafkaAckableMessage
 from faststream.kafka.parser import AioKafkaBatchParser
 
-from shared.service import _records_as_they_are
+from shared.consuming import records_as_they_are
 
 
 def _record(offset: int) -> ConsumerRecord:
@@ -24,7 +24,7 @@ async def test_the_message_is_faststreams_without_the_header_dicts():
     parser._setup(consumer)  # type: ignore[arg-type]
     records = (_record(10), _record(11), _record(12))
     theirs = await parser.parse_batch(records)
-    ours = await _records_as_they_are(records, parser.parse_batch)
+    ours = await records_as_they_are(records, parser.parse_batch)
     assert type(ours) is type(theirs) is KafkaAckableMessage
     assert ours.raw_message is records and ours.consumer is consumer is theirs.consumer
     assert ours.message_id == theirs.message_id == "10-12-1700"
