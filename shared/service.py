@@ -220,7 +220,7 @@ class Runtime:
             except Exception as exc:  # broker away or stalled at start: keep trying
                 log.warning("consumer.start_failed", error=repr(exc), backoff_s=delay)
                 with contextlib.suppress(Exception):
-                    await broker.stop()
+                    await asyncio.wait_for(broker.stop(), CONSUMER_START_S)
             await election.sleep_or_stop(self._stop, delay)
             delay = min(delay * 2, 10.0)
 
