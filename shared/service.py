@@ -76,7 +76,7 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         self.relay_wakeup: RelayWakeup | None = None
         self.broker = self._kafka_broker()  # describes the service (AsyncAPI); never started
-        self.consumer: KafkaBroker | None = None  # the elected process's, once started
+        self.consumer: KafkaBroker | None = None  # the elected process's
         self.dispatcher = EventDispatcher(name, lambda: self.db, lambda: self.kafka_producer)
         self.batch_size = batch_size
         self._stop = asyncio.Event()
@@ -211,14 +211,15 @@ class Runtime:
         is stopped (nothing of it left running) and tried again, backing off."""
         delay = 0.5
         while not self._stop.is_set():
-            broker = self._kafka_broker()
+            self.consumer = broker = self._kafka_broker()  # `stop` stops it, even mid-start
             try:
                 partitions = await asyncio.wait_for(self._assign(broker), CONSUMER_START_S)
-                self.consumer, self.consuming = broker, True
+                self.consuming = True
                 log.info("consumer.started", group=self.name, partitions=len(partitions))
                 return
             except Exception as exc:  # broker away or stalled at start: keep trying
                 log.warning("consumer.start_failed", error=repr(exc), backoff_s=delay)
+                self.consumer = None
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(broker.stop(), CONSUMER_START_S)
             await election.sleep_or_stop(self._stop, delay)
