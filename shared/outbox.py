@@ -23,14 +23,18 @@ NOTIFY_CHANNEL = "ecrm_outbox"
 COLUMNS = "event_id, topic, key, ce_type, subject, occurred_at, data"
 
 
+# A row of a JSON document of outbox rows (`row_of`, `raw_row`), as json_to_recordset reads it.
+_DOCUMENT_ROW = "event_id uuid, topic text, key text, ce_type text, subject text, data json"
+_SELECTED = "event_id, topic, key, ce_type, subject, {occurred_at}::timestamptz, data"
+
+
 def rows_from(document: str, occurred_at: str) -> str:
     """SQL selecting the outbox `COLUMNS` from a JSON document of rows (`row_of`, `raw_row`,
     written with `dump_json`) in parameter `document`, stamped with parameter `occurred_at`:
     one parameter however many rows, far cheaper to encode than one array per column."""
     return f"""
-    SELECT event_id, topic, key, ce_type, subject, {occurred_at}::timestamptz, data
-    FROM json_to_recordset({document}::text::json)
-        AS r(event_id uuid, topic text, key text, ce_type text, subject text, data json)
+    SELECT {_SELECTED.format(occurred_at=occurred_at)}
+    FROM json_to_recordset({document}::text::json) AS r({_DOCUMENT_ROW})
     """
 
 
@@ -40,10 +44,9 @@ def insert_rows_of(document: str, occurred_at: str, sources: str) -> str:
     business rows and the events of those it really wrote (a CTE's RETURNING) at once."""
     return f"""
     INSERT INTO outbox ({COLUMNS})
-    SELECT event_id, topic, key, ce_type, subject, {occurred_at}::timestamptz, data
+    SELECT {_SELECTED.format(occurred_at=occurred_at)}
     FROM ROWS FROM (json_to_recordset({document}::text::json)
-        AS (event_id uuid, topic text, key text, ce_type text, subject text, data json,
-            source uuid)) WITH ORDINALITY
+        AS ({_DOCUMENT_ROW}, source uuid)) WITH ORDINALITY
         AS r(event_id, topic, key, ce_type, subject, data, source, position)
     WHERE r.source IN ({sources})
     ORDER BY r.position

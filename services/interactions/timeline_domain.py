@@ -53,8 +53,11 @@ class Entry:
     id: Any = field(default_factory=uuid7)
 
 
+INTERACTION_REF = "interaction:"  # SQL builds it too: erasure finds a call's entry by it
+
+
 def interaction_ref(interaction_id: str) -> str:
-    return f"interaction:{interaction_id}"
+    return f"{INTERACTION_REF}{interaction_id}"
 
 
 def order_ref(order_uuid: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from services.interactions.store.identities import rewriting_attribution
-from services.interactions.timeline_domain import order_ref
+from services.interactions.timeline_domain import INTERACTION_REF, order_ref
 from shared.privacy import (
     cap_section,
     email_hash,
@@ -47,7 +47,7 @@ _RAW_CALLS_OF_PERSON = (
 _ERASE_CALLS_AND_ENTRIES = f"""
 WITH gone AS (DELETE FROM interactions WHERE {_RAW_CALLS_OF_PERSON} RETURNING id)
 DELETE FROM timeline WHERE customer_id = ANY($1::uuid[])
-    OR ref = ANY(ARRAY(SELECT 'interaction:' || id FROM gone) || $4::text[])
+    OR ref = ANY(ARRAY(SELECT '{INTERACTION_REF}' || id FROM gone) || $4::text[])
 """
 _ORDERS_OF_PERSON = (
     "SELECT id, email FROM orders WHERE customer_id = ANY($1::uuid[])"
