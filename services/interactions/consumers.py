@@ -43,24 +43,32 @@ async def add_entries(conn: asyncpg.Connection, found: list[entries.Entry]) -> N
     await publish_metrics(conn, await timeline.add(conn, found))
 
 
+async def attribute(conn: asyncpg.Connection, kind: str, value: str, customer: uuid.UUID) -> None:
+    """The identity's stored touches that belong to nobody yet are the customer's: its calls
+    (a visitor or user id) or its orders (an email or loyalty id), with their timeline entries."""
+    if kind in ("anonymous_id", "user_id"):
+        async for calls in interactions.attach(conn, kind, value, customer):
+            await timeline.add(conn, tracking_record.late_entries(calls, customer))
+    elif kind in ("email", "loyalty_id"):
+        attached = await orders.attach(conn, kind, value, customer)
+        await timeline.attach_refs(
+            conn, [entries.order_ref(str(r["id"])) for r in attached], customer
+        )
+
+
 def register(runtime: Runtime) -> None:
     @runtime.on(IdentityLinked)
     async def stitch(conn: asyncpg.Connection, env: Envelope) -> None:
+        """Without the attribution lock (see `identities`): a touch written by a request that
+        read the links before this one committed is attributed by the follow-up."""
         event = IdentityLinked.model_validate(env.data)
-        await identities.rewriting_attribution(conn)
         customer = await identities.resolve(conn, uuid.UUID(event.customer_id))
         if await identities.is_deleted(conn, customer):
             return
         kind, value = event.identity.kind, event.identity.value
         await identities.link(conn, kind, value, customer)
-        if kind in ("anonymous_id", "user_id"):
-            async for calls in interactions.attach(conn, kind, value, customer):
-                await timeline.add(conn, tracking_record.late_entries(calls, customer))
-        elif kind in ("email", "loyalty_id"):
-            attached = await orders.attach(conn, kind, value, customer)
-            await timeline.attach_refs(
-                conn, [entries.order_ref(str(r["id"])) for r in attached], customer
-            )
+        await attribute(conn, kind, value, customer)
+        await identities.note_followup(conn, kind, value, customer)
         await publish_metrics(conn, {customer})
 
     @runtime.on(CustomersMerged)

@@ -13,7 +13,10 @@ from shared.db import transaction_starting_with
 # when a link, merge, deletion or erasure rewrites existing rows. Without a common lock, a touch
 # written by a transaction that started before the rewrite committed, and committed after the
 # rewrite ran, would keep the old attribution for ever. Writers of touches share the lock;
-# rewriters take it alone (they wait for the touches in flight, and new ones wait for them).
+# merges, deletions and erasures take it alone (they wait for the touches in flight, and new ones
+# wait for them). Links are far more frequent (every sign-in), so a link does not take it: it
+# leaves a follow-up, and the calls written meanwhile are attributed once the writers that could
+# have missed the link have ended (`wait_for_touches_in_flight`, stitch_followup.py).
 ATTRIBUTION = "interactions:attribution"
 
 
@@ -29,6 +32,42 @@ def writing_touches(conn: asyncpg.Connection) -> AbstractAsyncContextManager[Non
 async def rewriting_attribution(conn: asyncpg.Connection) -> None:
     """In a transaction that changes who existing touches belong to, before it does."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", ATTRIBUTION)
+
+
+async def wait_for_touches_in_flight(conn: asyncpg.Connection) -> None:
+    """Return once every transaction writing touches now has ended (outside a transaction: the
+    lock is released at once; requests arriving meanwhile wait behind it, that long)."""
+    async with transaction_starting_with(
+        conn, f"SELECT pg_advisory_xact_lock(hashtext('{ATTRIBUTION}'))"
+    ):
+        pass
+
+
+async def note_followup(
+    conn: asyncpg.Connection, kind: str, value: str, customer_id: uuid.UUID
+) -> None:
+    """With a link: attribute this identity's touches again once the writers in flight end."""
+    await conn.execute(
+        "INSERT INTO attribution_followups (kind, value, customer_id) VALUES ($1, $2, $3)",
+        kind,
+        value,
+        customer_id,
+    )
+
+
+async def followups_due(conn: asyncpg.Connection, limit: int) -> list[int]:
+    """The oldest follow-ups committed so far."""
+    rows = await conn.fetch("SELECT id FROM attribution_followups ORDER BY id LIMIT $1", limit)
+    return [r["id"] for r in rows]
+
+
+async def take_followups(conn: asyncpg.Connection, ids: list[int]) -> set[tuple[str, str]]:
+    """Removes the follow-ups (in the caller's transaction); their (kind, value) pairs."""
+    rows = await conn.fetch(
+        "DELETE FROM attribution_followups WHERE id = ANY($1::bigint[]) RETURNING kind, value",
+        ids,
+    )
+    return {(r["kind"], r["value"]) for r in rows}
 
 
 async def lookup(

@@ -97,7 +97,7 @@ async def erase(
         " WHERE id = ANY($1::uuid[])",
         person.orders,
     )
-    for table in ("identity_links", "customer_metrics"):
+    for table in ("identity_links", "customer_metrics", "attribution_followups"):
         await conn.execute(f"DELETE FROM {table} WHERE customer_id = ANY($1::uuid[])", ids)
     await conn.execute(
         "INSERT INTO deleted_customers (customer_id) SELECT unnest($1::uuid[])"

@@ -1,6 +1,7 @@
 """A visitor's call written while the same visitor is being linked to a customer ends up on the
-customer's timeline, whichever commits first (on a database of the interactions schema, with no
-service running, so the order of events is ours to choose)."""
+customer's timeline, whichever commits first, and the link does not hold up ingestion (on a
+database of the interactions schema, with no service running, so the order of events is ours to
+choose)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+from services.interactions import stitch_followup
 from services.interactions.app import runtime
 from services.interactions.store import identities, interactions
 from services.interactions.timeline_domain import interaction_ref
@@ -56,15 +58,44 @@ async def test_a_call_in_flight_during_the_stitch_is_stitched(infra):
             async with identities.writing_touches(ingest):  # a tracking request, uncommitted...
                 assert not await identities.lookup(ingest, set(call.identities()))
                 await interactions.insert_new(ingest, [call], {call.interaction_id: None})
-                consumer = asyncio.create_task(consume_the_link())  # ...when the link arrives
+                # ...when the link arrives: it commits without waiting for the request
+                await asyncio.wait_for(consume_the_link(), 5)
+                followup = asyncio.create_task(stitch_followup.settle_once(pool))
                 await asyncio.sleep(0.3)
-            await consumer
+                assert not followup.done(), "the follow-up waits for the request in flight"
+            assert await asyncio.wait_for(followup, 5) == 1
         async with pool.acquire() as conn:
             entry = await conn.fetchrow(
                 "SELECT customer_id, summary FROM timeline WHERE ref = $1",
                 interaction_ref(str(call.interaction_id)),
             )
-        assert entry is not None, "the stitch did not put the call on the timeline"
+            left = await conn.fetchval("SELECT count(*) FROM attribution_followups")
+        assert entry is not None, "the follow-up did not put the call on the timeline"
         assert (entry["customer_id"], entry["summary"]) == (customer, "Viewed page /pricing")
+        assert left == 0
+    finally:
+        await pool.close()
+
+
+async def test_a_call_written_before_the_link_is_stitched_by_the_link_itself(infra):
+    await ensure_database(infra.server_dsn, "ecrm_attribution_before")
+    pool = await create_pool(infra.dsn("attribution_before"), 4)
+    stitch = runtime.dispatcher.by_type[IdentityLinked.ce_type()].handler
+    visitor, customer = f"anon-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+    call = page_view(visitor, "/docs")
+    try:
+        await migrate(pool, MIGRATIONS)
+        async with pool.acquire() as conn:
+            async with identities.writing_touches(conn):
+                await interactions.insert_new(conn, [call], {call.interaction_id: None})
+            async with conn.transaction():
+                await stitch(conn, linked("anonymous_id", visitor, customer))
+            entry = await conn.fetchval(
+                "SELECT customer_id FROM timeline WHERE ref = $1",
+                interaction_ref(str(call.interaction_id)),
+            )
+        assert entry == customer
+        assert await stitch_followup.settle_once(pool) == 1  # finds nothing more to attribute
+        assert await pool.fetchval("SELECT count(*) FROM timeline") == 1
     finally:
         await pool.close()
