@@ -8,6 +8,7 @@ FAULTS ?= 30
 RATE   ?= 5000
 SECONDS ?= 20
 PY_SPY ?=
+SIGN_INS ?=
 
 .PHONY: up test lint bench profile chaos compose-check clean
 
@@ -32,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/ecrm bench
 
 profile: $(STAMP)
-	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY)) $(if $(CREATES),--creates)
+	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY)) $(if $(CREATES),--creates) $(if $(SIGN_INS),--sign-ins $(SIGN_INS))
 
 chaos: $(STAMP)
 	$(BIN)/python -m tests.reliability.chaos --seed $(SEED) --faults $(FAULTS)

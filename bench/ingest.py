@@ -66,17 +66,23 @@ class StepResult:
         return self.kept_up and self.backlog_after <= BOUNDED_LAG_S * self.target_events_per_s
 
 
-def prepare_bodies(count: int, size: int, seed: int) -> list[bytes]:
+def prepare_bodies(count: int, size: int, seed: int, sign_ins: float = 0.0) -> list[bytes]:
     rng = random.Random(seed)
-    return [orjson.dumps(batch(size, rng)) for _ in range(count)]
+    return [orjson.dumps(batch(size, rng, sign_ins=sign_ins)) for _ in range(count)]
 
 
 async def open_loop(
-    url: str, write_key: str, rate: float, seconds: float, size: int = 100, seed: int = 1
+    url: str,
+    write_key: str,
+    rate: float,
+    seconds: float,
+    size: int = 100,
+    seed: int = 1,
+    sign_ins: float = 0.0,
 ) -> StepResult:
     result = StepResult(rate)
     batches = max(1, int(rate * seconds / size))
-    bodies = prepare_bodies(batches, size, seed)
+    bodies = prepare_bodies(batches, size, seed, sign_ins)
     interval = size / rate
     # aiohttp, not httpx: the load generator shares the two cores with the stack, and httpx
     # spent ~2.5 ms of CPU per 30 KB request (aiohttp ~0.12 ms), taking 0.15-0.44 cores.

@@ -36,8 +36,29 @@ def track_event(anonymous_id: str, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def batch(size: int, rng: random.Random, visitors: int = 5000) -> dict[str, Any]:
+def sign_in(anonymous_id: str) -> dict[str, Any]:
+    """A visitor signs in as a new user: contacts creates the customer and links both ids, and
+    interactions stitches the visitor's history into the new timeline."""
+    now, user = datetime.now(UTC).isoformat(), uuid.uuid4().hex[:16]
     return {
-        "batch": [track_event(f"anon-{rng.randrange(visitors)}", rng) for _ in range(size)],
-        "sentAt": datetime.now(UTC).isoformat(),
+        "type": "identify",
+        "anonymousId": anonymous_id,
+        "userId": f"user-{user}",
+        "messageId": str(uuid.uuid4()),
+        "traits": {"email": f"{user}@example.org", "name": "Bench Visitor"},
+        "context": {"userAgent": "Mozilla/5.0 bench", "ip": "127.0.0.1", "locale": "en-GB"},
+        "timestamp": now,
+        "sentAt": now,
     }
+
+
+def batch(
+    size: int, rng: random.Random, visitors: int = 5000, sign_ins: float = 0.0
+) -> dict[str, Any]:
+    """`sign_ins`: the share of calls that sign a visitor in as a new user (0: all anonymous)."""
+    calls = []
+    for _ in range(size):
+        visitor = f"anon-{rng.randrange(visitors)}"
+        signing_in = sign_ins > 0 and rng.random() < sign_ins
+        calls.append(sign_in(visitor) if signing_in else track_event(visitor, rng))
+    return {"batch": calls, "sentAt": datetime.now(UTC).isoformat()}

@@ -48,12 +48,15 @@ async def run(load: Load, seconds: float, spy_dir: Path | None) -> dict[str, Any
         shutil.rmtree(home, ignore_errors=True)
 
 
-def tracking(rate: float) -> Load:
-    """Tracking batches at `rate` events/s; an event is one tracked call."""
+def tracking(rate: float, sign_ins: float = 0.0) -> Load:
+    """Tracking batches at `rate` events/s; an event is one tracked call, a `sign_ins` share of
+    them signing a visitor in as a new user."""
 
     async def load(stack: EmbeddedStack, seconds: float) -> tuple[int, dict[str, Any]]:
         dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
-        result = await ingest.open_loop(stack.gateway_url, stack.write_key, rate, seconds, seed=7)
+        result = await ingest.open_loop(
+            stack.gateway_url, stack.write_key, rate, seconds, seed=7, sign_ins=sign_ins
+        )
         drain = await ingest.wait_drained(dsn, bootstrap, 120)
         return result.accepted_events, {
             "rate": rate,
@@ -212,10 +215,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--creates", action="store_true", help="customer creates (wrk, 64 connections) instead"
     )
+    parser.add_argument(
+        "--sign-ins", type=float, default=0.0, help="share of calls signing in a new user"
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
     args = parser.parse_args(argv)
-    load = customer_creates if args.creates else tracking(args.rate)
+    load = customer_creates if args.creates else tracking(args.rate, args.sign_ins)
     report = asyncio.run(run(load, args.seconds, args.py_spy))
     if args.py_spy:
         report["top_frames"] = {p.stem: top_frames(p) for p in sorted(args.py_spy.glob("*.txt"))}

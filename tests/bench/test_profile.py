@@ -8,6 +8,8 @@ import sys
 
 from bench.profile import top_frames
 
+SIGN_INS = ["--sign-ins", "0.02"]  # the option works: 2 % of the calls sign in a new user
+
 
 def test_top_frames_are_the_functions_most_often_on_top(tmp_path):
     raw = tmp_path / "svc.txt"
@@ -22,7 +24,7 @@ def test_top_frames_are_the_functions_most_often_on_top(tmp_path):
 
 def test_profile_reports_cpu_statements_and_wal_per_event():
     result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--rate", "500", "--seconds", "2"],
+        [sys.executable, "-m", "bench.profile", "--rate", "500", "--seconds", "2", *SIGN_INS],
         capture_output=True,
         text=True,
         timeout=300,
