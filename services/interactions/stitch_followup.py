@@ -4,8 +4,8 @@ unattributed because it read the links before the link committed.
 The consumer links without the attribution lock (every tracking request holds it shared, so
 taking it alone held up all ingestion for as long as the consumer's batch ran) and leaves a
 follow-up. Here, in the consuming process: wait until every request that was writing touches
-has ended (the lock taken alone and released at once), then attribute the identities again.
-Requests that began after that wait read the link themselves.
+has ended (watched, not waited for in the lock's queue, so no request waits for this), then
+attribute the identities again. Requests that began after the link committed read it themselves.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from contextlib import AbstractAsyncContextManager
 
@@ -34,13 +35,28 @@ async def rewriting_attribution(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", ATTRIBUTION)
 
 
+# The transactions holding the shared lock now, and whether any of them is still running (every
+# transaction holds the lock on its own virtual id until it ends).
+_WRITERS_NOW = f"""
+SELECT virtualtransaction FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 1
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND ((classid::bigint << 32) | objid::bigint) = hashtext('{ATTRIBUTION}')::bigint
+"""
+_ANY_RUNNING = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1)"
+)
+POLL_S = 0.005
+
+
 async def wait_for_touches_in_flight(conn: asyncpg.Connection) -> None:
-    """Return once every transaction writing touches now has ended (outside a transaction: the
-    lock is released at once; requests arriving meanwhile wait behind it, that long)."""
-    async with transaction_starting_with(
-        conn, f"SELECT pg_advisory_xact_lock(hashtext('{ATTRIBUTION}'))"
-    ):
-        pass
+    """Return once every transaction writing touches now has ended. It watches them rather than
+    taking the lock alone, which would also hold up every request arriving meanwhile."""
+    writers = [r["virtualtransaction"] for r in await conn.fetch(_WRITERS_NOW)]
+    while writers:
+        if not await conn.fetchval(_ANY_RUNNING, writers):
+            return
+        await asyncio.sleep(POLL_S)
 
 
 async def note_followup(

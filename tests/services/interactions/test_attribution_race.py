@@ -41,6 +41,11 @@ def page_view(visitor: str, path: str = "/pricing") -> TrackedCall:
     return parse_call(raw, RequestInfo(datetime.now(UTC)))
 
 
+async def a_request_starts_and_ends(pool) -> None:
+    async with pool.acquire() as conn, identities.writing_touches(conn):
+        await identities.lookup(conn, {("anonymous_id", "someone-else")})
+
+
 async def test_a_call_in_flight_during_the_stitch_is_stitched(infra):
     await ensure_database(infra.server_dsn, "ecrm_attribution_race")
     pool = await create_pool(infra.dsn("attribution_race"), 4)
@@ -63,6 +68,7 @@ async def test_a_call_in_flight_during_the_stitch_is_stitched(infra):
                 followup = asyncio.create_task(stitch_followup.settle_once(pool))
                 await asyncio.sleep(0.3)
                 assert not followup.done(), "the follow-up waits for the request in flight"
+                await asyncio.wait_for(a_request_starts_and_ends(pool), 2)  # not behind it
             assert await asyncio.wait_for(followup, 5) == 1
         async with pool.acquire() as conn:
             entry = await conn.fetchrow(
