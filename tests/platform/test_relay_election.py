@@ -5,15 +5,10 @@ connection lost, or its process gone). Every row reaches the topic once, in id o
 from __future__ import annotations
 
 import asyncio
-import tempfile
-import uuid
-from pathlib import Path
 
 from shared import outbox
-from shared.db import create_pool, ensure_database, migrate
-from shared.events.contacts import CustomerDeleted
-from shared.kafka_admin import ensure_topics
 from shared.relay import OutboxRelay, make_producer
+from tests.platform.relays import relay_database, rows_on
 from tests.support.events import eventually, read_topic
 
 LOCK_HOLDERS = """
@@ -24,11 +19,7 @@ WHERE locktype = 'advisory' AND granted AND objsubid = 1
 
 
 async def test_one_relay_publishes_and_a_standby_takes_over(infra):
-    await ensure_database(infra.server_dsn, "ecrm_relay_election")
-    dsn = infra.dsn("relay_election")
-    pool = await create_pool(dsn, 2)
-    topic = f"ecrm.test.relay-election-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(infra.bootstrap, [topic], partitions=1)
+    dsn, pool, topic = await relay_database(infra, "relay_election")
     producers = [make_producer(infra.bootstrap) for _ in range(2)]
     stops = [asyncio.Event(), asyncio.Event()]
     relays = [OutboxRelay("relay_election", pool, dsn, p, poll_interval=0.1) for p in producers]
@@ -39,9 +30,7 @@ async def test_one_relay_publishes_and_a_standby_takes_over(infra):
     tasks: list[asyncio.Task[None]] = []
 
     async def write(count: int) -> None:
-        rows = [outbox.row_of(CustomerDeleted(customer_id=f"c{i}")) for i in range(count)]
-        for row in rows:
-            row["topic"] = topic
+        rows = rows_on(topic, count)
         async with pool.acquire() as conn, conn.transaction():
             await outbox.add_rows(conn, rows)
         written.extend(str(r["event_id"]) for r in rows)
@@ -50,8 +39,6 @@ async def test_one_relay_publishes_and_a_standby_takes_over(infra):
         return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
 
     try:
-        await migrate(pool, Path(tempfile.mkdtemp()))
-        await pool.execute("TRUNCATE outbox")
         for p in producers:
             await p.start()
         tasks += [asyncio.create_task(r.run(s)) for r, s in zip(relays, stops, strict=True)]
