@@ -45,15 +45,18 @@ async def ensure_database(server_dsn: str, name: str) -> None:
 
 
 def dump_json(value: object) -> str:
-    """orjson, except for what it refuses (integers past 64 bits): the standard library then."""
+    """orjson, except for what it refuses (integers past 64 bits): the standard library then.
+    Values orjson does not know (asyncpg's UUIDs, a subclass it refuses) go through `_plain`:
+    without it, a document holding one id of a known customer fell back whole to the standard
+    library, ~20 times slower."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=_plain).decode()
     except orjson.JSONEncodeError:
         return json.dumps(value, default=_plain)
 
 
 def _plain(value: object) -> object:
-    """What `json` cannot write itself, as orjson would have written it."""
+    """What `json` (or orjson) cannot write itself, as orjson writes its own kinds."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, (datetime, date)):
