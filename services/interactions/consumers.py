@@ -57,19 +57,24 @@ async def attribute(conn: asyncpg.Connection, kind: str, value: str, customer: u
 
 
 def register(runtime: Runtime) -> None:
-    @runtime.on(IdentityLinked)
-    async def stitch(conn: asyncpg.Connection, env: Envelope) -> None:
+    @runtime.on_batch(IdentityLinked)
+    async def stitch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         """Without the attribution lock (see `identities`): a touch written by a request that
-        read the links before this one committed is attributed by the follow-up."""
-        event = IdentityLinked.model_validate(env.data)
-        customer = await identities.resolve(conn, uuid.UUID(event.customer_id))
-        if await identities.is_deleted(conn, customer):
-            return
-        kind, value = event.identity.kind, event.identity.value
-        await identities.link(conn, kind, value, customer)
-        await attribute(conn, kind, value, customer)
-        await identities.note_followup(conn, kind, value, customer)
-        await publish_metrics(conn, {customer})
+        read the links before one committed is attributed by the follow-up. The figures of
+        the run's customers are published once, after all its links (a sign-in links two or
+        three identities, and each refresh waits for the figures' lock)."""
+        customers: set[uuid.UUID] = set()
+        for env in envs:
+            event = IdentityLinked.model_validate(env.data)
+            customer = await identities.resolve(conn, uuid.UUID(event.customer_id))
+            if await identities.is_deleted(conn, customer):
+                continue
+            kind, value = event.identity.kind, event.identity.value
+            await identities.link(conn, kind, value, customer)
+            await attribute(conn, kind, value, customer)
+            await identities.note_followup(conn, kind, value, customer)
+            customers.add(customer)
+        await publish_metrics(conn, customers)
 
     @runtime.on(CustomersMerged)
     async def fold(conn: asyncpg.Connection, env: Envelope) -> None:

@@ -57,7 +57,7 @@ async def test_a_call_in_flight_during_the_stitch_is_stitched(infra):
 
         async def consume_the_link() -> None:
             async with pool.acquire() as conn, conn.transaction():
-                await stitch(conn, linked("anonymous_id", visitor, customer))
+                await stitch(conn, [linked("anonymous_id", visitor, customer)])
 
         async with pool.acquire() as ingest:
             async with identities.writing_touches(ingest):  # a tracking request, uncommitted...
@@ -95,7 +95,7 @@ async def test_a_call_written_before_the_link_is_stitched_by_the_link_itself(inf
             async with identities.writing_touches(conn):
                 await interactions.insert_new(conn, [call], {call.interaction_id: None})
             async with conn.transaction():
-                await stitch(conn, linked("anonymous_id", visitor, customer))
+                await stitch(conn, [linked("anonymous_id", visitor, customer)])
             entry = await conn.fetchval(
                 "SELECT customer_id FROM timeline WHERE ref = $1",
                 interaction_ref(str(call.interaction_id)),

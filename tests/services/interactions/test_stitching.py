@@ -13,9 +13,11 @@ from services.interactions.tracking_domain import RequestInfo, parse_call
 from services.interactions.tracking_record import recorded_data
 from shared.db import create_pool, ensure_database, migrate
 from shared.events.contacts import IdentityLinked
+from shared.events.interactions import CustomerMetricsChanged
 from tests.services.interactions.test_attribution_race import linked, page_view
 from tests.services.interactions.test_metrics_race import MIGRATIONS
 
+METRICS_TYPE = CustomerMetricsChanged.ce_type()
 HISTORY = 2_345  # more than one chunk of the stitch (1,000)
 
 
@@ -38,11 +40,16 @@ async def test_a_long_anonymous_history_reaches_the_timeline_once_linked(infra):
         async with pool.acquire() as conn:
             await interactions.insert_new(conn, [*calls, identify], {})
             assert await conn.fetchval("SELECT count(*) FROM timeline") == 0
-            async with conn.transaction():
-                await stitch(conn, linked("anonymous_id", visitor, customer))
-                await stitch(conn, linked("user_id", user, customer))
+            async with conn.transaction():  # a sign-in: its links in one run
+                await stitch(
+                    conn,
+                    [linked("anonymous_id", visitor, customer), linked("user_id", user, customer)],
+                )
+            figures = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE ce_type = $1", METRICS_TYPE
+            )
             async with conn.transaction():  # a link delivered twice adds nothing
-                await stitch(conn, linked("anonymous_id", visitor, customer))
+                await stitch(conn, [linked("anonymous_id", visitor, customer)])
             entries = await conn.fetch(
                 "SELECT id, ref, customer_id, anonymous_id, user_id, channel, type, summary,"
                 " source, occurred_at, data FROM timeline"
@@ -50,6 +57,7 @@ async def test_a_long_anonymous_history_reaches_the_timeline_once_linked(infra):
             unattributed = await conn.fetchval(
                 "SELECT count(*) FROM interactions WHERE customer_id IS NULL"
             )
+        assert figures == 1, "the run's customer's figures are published once, after its links"
         assert unattributed == 0
         assert len(entries) == HISTORY + 1
         assert {e["customer_id"] for e in entries} == {customer}
