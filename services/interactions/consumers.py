@@ -66,8 +66,8 @@ def register(runtime: Runtime) -> None:
         customers: set[uuid.UUID] = set()
         for env in envs:
             event = IdentityLinked.model_validate(env.data)
-            customer = await identities.resolve(conn, uuid.UUID(event.customer_id))
-            if await identities.is_deleted(conn, customer):
+            customer = await identities.live_customer(conn, uuid.UUID(event.customer_id))
+            if customer is None:
                 continue
             kind, value = event.identity.kind, event.identity.value
             await identities.link(conn, kind, value, customer)

@@ -8,16 +8,14 @@ own event stream back to learn what it has just written.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import asyncpg
 
 from services.interactions.consumers import publish_metrics
 from services.interactions.store import metrics
-from shared.logging import get_logger
+from shared.loops import drain_until_stopped
 
-log = get_logger(__name__)
 INTERVAL_S = 0.2
 BATCH = 1000
 
@@ -35,12 +33,10 @@ async def refresh_once(pool: asyncpg.Pool) -> int:
 
 
 async def run(pool: Callable[[], asyncpg.Pool], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            done = await refresh_once(pool())
-        except Exception as exc:  # database away: the marks wait in PostgreSQL
-            log.warning("metrics.refresh_error", error=repr(exc))
-            done = 0
-        if done < BATCH:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), INTERVAL_S)
+    await drain_until_stopped(
+        lambda: refresh_once(pool()),
+        stop,
+        batch=BATCH,
+        interval_s=INTERVAL_S,
+        error_event="metrics.refresh_error",
+    )

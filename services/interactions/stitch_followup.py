@@ -11,7 +11,6 @@ attribute the identities again. Requests that began after the link committed rea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Callable
 
@@ -19,9 +18,8 @@ import asyncpg
 
 from services.interactions.consumers import attribute, publish_metrics
 from services.interactions.store import identities
-from shared.logging import get_logger
+from shared.loops import drain_until_stopped
 
-log = get_logger(__name__)
 INTERVAL_S = 0.2
 BATCH = 500
 
@@ -38,8 +36,7 @@ async def settle_once(pool: asyncpg.Pool) -> int:
             linked = await identities.lookup(conn, pairs)  # as linked now (or erased since)
             customers: set[uuid.UUID] = set()
             for (kind, value), customer_id in sorted(linked.items()):
-                customer = await identities.resolve(conn, customer_id)
-                if not await identities.is_deleted(conn, customer):
+                if customer := await identities.live_customer(conn, customer_id):
                     await attribute(conn, kind, value, customer)
                     customers.add(customer)
             await publish_metrics(conn, customers)
@@ -50,13 +47,10 @@ async def run(
     pool: Callable[[], asyncpg.Pool], consuming: Callable[[], bool], stop: asyncio.Event
 ) -> None:
     """In the process that consumes (it writes the follow-ups): one waiter, not one per worker."""
-    while not stop.is_set():
-        done = 0
-        if consuming():
-            try:
-                done = await settle_once(pool())
-            except Exception as exc:  # database away: the follow-ups wait in PostgreSQL
-                log.warning("stitch.followup_error", error=repr(exc))
-        if done < BATCH:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), INTERVAL_S)
+
+    async def step() -> int:
+        return await settle_once(pool()) if consuming() else 0
+
+    await drain_until_stopped(
+        step, stop, batch=BATCH, interval_s=INTERVAL_S, error_event="stitch.followup_error"
+    )

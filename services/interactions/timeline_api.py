@@ -23,10 +23,10 @@ async def _live_customer(conn: Any, customer_id: str) -> uuid.UUID:
     parsed = parse_uuid(customer_id)
     if parsed is None:
         raise not_found("customer", customer_id)
-    resolved = await identities.resolve(conn, parsed)
-    if await identities.is_deleted(conn, resolved):
+    live = await identities.live_customer(conn, parsed)
+    if live is None:
         raise not_found("customer", customer_id)
-    return resolved
+    return live
 
 
 @router.get("/{customer_id}/timeline", **READ)

@@ -126,3 +126,9 @@ async def is_deleted(conn: asyncpg.Connection, customer_id: uuid.UUID) -> bool:
         "SELECT 1 FROM deleted_customers WHERE customer_id = $1", customer_id
     )
     return found is not None
+
+
+async def live_customer(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID | None:
+    """The live customer an id stands for (`resolve`); None when that customer was deleted."""
+    customer = await resolve(conn, customer_id)
+    return None if await is_deleted(conn, customer) else customer
