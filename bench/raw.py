@@ -123,7 +123,7 @@ async def db_inserts_per_s(server_dsn: str, rows: int, batch: int = 100, workers
 
 def gateway_req_per_s(seconds: int, connections: int = 32) -> dict[str, float]:
     """Caddy in front of a trivial ASGI endpoint, loaded by wrk: the gateway's own ceiling."""
-    from ecrm.embedded.gateway import caddy_path
+    from ecrm.embedded.gateway import caddy_path, go_threads
     from ecrm.ports import free_port
 
     work = Path(tempfile.mkdtemp(prefix="ecrm-bench-gw-"))
@@ -152,7 +152,7 @@ def gateway_req_per_s(seconds: int, connections: int = 32) -> dict[str, float]:
         cwd=work,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={"HOME": str(work), "XDG_DATA_HOME": str(work)},
+        env={"HOME": str(work), "XDG_DATA_HOME": str(work), "GOMAXPROCS": go_threads()},
     )
     try:
         _wait_http(f"http://127.0.0.1:{gw_port}/")

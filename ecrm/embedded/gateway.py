@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -39,9 +40,20 @@ def upstream_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def go_threads(environ: Mapping[str, str] = os.environ) -> str:
+    """GOMAXPROCS for Caddy: `GOMAXPROCS` if set, else half the machine's cores (at least one).
+
+    Caddy shares the machine with PostgreSQL, the broker and a dozen Python processes. On two
+    cores, Go's scheduler running on both spent a quarter of Caddy's CPU per proxied create
+    (bench/RESULTS.md, run 43), and a trivial endpoint behind it answered fewer requests.
+    """
+    return environ.get("GOMAXPROCS") or str(max(1, (os.cpu_count() or 2) // 2))
+
+
 def gateway_env(settings: Settings) -> dict[str, str]:
     caddy_home = settings.home.resolve() / "caddy"
     env = dict(os.environ)
+    env["GOMAXPROCS"] = go_threads()
     env.update(upstream_env(settings))
     env["ECRM_GATEWAY_PORT"] = str(settings.gateway_port)
     env["XDG_DATA_HOME"] = str(caddy_home / "data")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -83,6 +85,17 @@ async def client(stack: tuple[Settings, Any]) -> AsyncIterator[httpx.AsyncClient
     base = gateway.gateway_url(stack[0])
     async with httpx.AsyncClient(base_url=base, timeout=10, trust_env=False) as http:
         yield http
+
+
+def test_go_threads_default_to_half_the_cores_unless_set() -> None:
+    assert gateway.go_threads({"GOMAXPROCS": "3"}) == "3"
+    assert gateway.go_threads({}) == str(max(1, (os.cpu_count() or 2) // 2))
+
+
+def test_the_running_gateway_gets_its_go_threads(stack: tuple[Settings, Any]) -> None:
+    pid = int((stack[0].home / "run" / "gateway.pid").read_text())
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert f"GOMAXPROCS={gateway.go_threads()}".encode() in environ
 
 
 def test_the_caddyfile_validates(make_settings: Callable[..., Settings]) -> None:
