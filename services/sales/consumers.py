@@ -27,11 +27,11 @@ SCORED = (InteractionRecorded, MessageOpened, LinkClicked, OrderPlaced, TicketOp
 
 
 def register(runtime: Runtime) -> None:
-    @runtime.on(CustomerCreated, CustomerUpdated)
-    async def project_customer(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = CustomerUpdated.model_validate(env.data)
-        await customers.apply_snapshot(
-            conn, uuid.UUID(event.customer_id), event.email, event.version
+    @runtime.on_batch(CustomerCreated, CustomerUpdated)
+    async def project_customers(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        events = [CustomerUpdated.model_validate(env.data) for env in envs]
+        await customers.apply_snapshots(
+            conn, [(uuid.UUID(e.customer_id), e.email, e.version) for e in events]
         )
 
     @runtime.on(CustomersMerged)

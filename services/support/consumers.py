@@ -36,12 +36,11 @@ def register(runtime: Runtime) -> None:
         if email:
             await requesters.link(conn, email, uuid.UUID(event.customer_id))
 
-    @runtime.on(CustomerCreated)
-    async def fill_requester(conn: asyncpg.Connection, env: Envelope) -> None:
-        event = CustomerCreated.model_validate(env.data)
-        email = _email(event.email)
-        if email:
-            await requesters.fill_known(conn, email, uuid.UUID(event.customer_id))
+    @runtime.on_batch(CustomerCreated)
+    async def fill_requesters(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        events = [CustomerCreated.model_validate(env.data) for env in envs]
+        known = [(_email(e.email), uuid.UUID(e.customer_id)) for e in events]
+        await requesters.fill_known(conn, [(email, c) for email, c in known if email])
 
     @runtime.on(CustomerUpdated)
     async def follow_email_change(conn: asyncpg.Connection, env: Envelope) -> None:

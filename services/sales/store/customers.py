@@ -10,7 +10,8 @@ from services.sales.domain.accounts import email_domain
 
 _UPSERT = """
 INSERT INTO customers (id, email, domain, account_id, version)
-VALUES ($1, $2, $3, (SELECT id FROM accounts WHERE domain = $3), $4)
+SELECT s.id, s.email, s.domain, (SELECT id FROM accounts WHERE domain = s.domain), s.version
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS s(id, email, domain, version)
 ON CONFLICT (id) DO UPDATE
    SET email = EXCLUDED.email, domain = EXCLUDED.domain, account_id = EXCLUDED.account_id,
        version = EXCLUDED.version, updated_at = now()
@@ -18,11 +19,24 @@ ON CONFLICT (id) DO UPDATE
 """
 
 
-async def apply_snapshot(
-    conn: asyncpg.Connection, customer_id: uuid.UUID, email: str | None, version: int
+async def apply_snapshots(
+    conn: asyncpg.Connection, snapshots: list[tuple[uuid.UUID, str | None, int]]
 ) -> None:
-    """Keep the newest snapshot (an older, late one is ignored); attach by email domain."""
-    await conn.execute(_UPSERT, customer_id, email, email_domain(email), version)
+    """Keep each customer's newest snapshot (an older, late one is ignored); attach by email
+    domain. One statement for a run of snapshots: of one customer's, the newest (the last of
+    equal versions) is the one applying them in order would have kept."""
+    newest: dict[uuid.UUID, tuple[str | None, int]] = {}
+    for customer_id, email, version in snapshots:
+        if customer_id not in newest or newest[customer_id][1] <= version:
+            newest[customer_id] = (email, version)
+    emails = [email for email, _ in newest.values()]
+    await conn.execute(
+        _UPSERT,
+        list(newest),
+        emails,
+        [email_domain(email) for email in emails],
+        [version for _, version in newest.values()],
+    )
 
 
 async def mark_merged(conn: asyncpg.Connection, survivor: uuid.UUID, merged: uuid.UUID) -> None:

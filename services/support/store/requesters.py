@@ -95,21 +95,29 @@ async def _announce_requesters(
     )  # fmt: skip
 
 
-async def fill_known(conn: asyncpg.Connection, email: str, customer_id: uuid.UUID) -> None:
-    """A customer snapshot names this address: remember it (for the survivor, when the customer
-    was merged since), unless we already know better. Only an address that was already waiting
-    can have tickets to fill: every ticket's address has a row from the moment it is opened."""
-    row = await conn.fetchrow(
-        "INSERT INTO requesters (email, customer_id) VALUES ($1,"
-        " COALESCE((SELECT survivor_id FROM merged_customers WHERE merged_id = $2), $2))"
+async def fill_known(conn: asyncpg.Connection, known: list[tuple[str, uuid.UUID]]) -> None:
+    """Customer snapshots name these addresses: remember each (for the survivor, when the
+    customer was merged since), unless we already know better. One statement for a run of
+    snapshots; of an address named twice, the first wins, as applying them in order would have
+    it. Only an address that was already waiting can have tickets to fill: every ticket's address
+    has a row from the moment it is opened."""
+    first: dict[str, uuid.UUID] = {}
+    for email, customer_id in known:
+        first.setdefault(email, customer_id)
+    filled = await conn.fetch(
+        "INSERT INTO requesters (email, customer_id)"
+        " SELECT k.email, COALESCE((SELECT survivor_id FROM merged_customers"
+        "                           WHERE merged_id = k.customer_id), k.customer_id)"
+        " FROM unnest($1::text[], $2::uuid[]) AS k(email, customer_id)"
         " ON CONFLICT (email) DO UPDATE SET customer_id = EXCLUDED.customer_id, updated_at = now()"
         " WHERE requesters.customer_id IS NULL"
-        " RETURNING customer_id, xmax = 0 AS inserted",  # an updated row carries our xid
-        email,
-        customer_id,
+        " RETURNING email, customer_id, xmax = 0 AS inserted",  # an updated row carries our xid
+        list(first),
+        list(first.values()),
     )
-    if row is not None and not row["inserted"]:
-        await link(conn, email, row["customer_id"])
+    for row in filled:
+        if not row["inserted"]:
+            await link(conn, row["email"], row["customer_id"])
 
 
 async def merge(conn: asyncpg.Connection, survivor: uuid.UUID, merged: uuid.UUID) -> None:

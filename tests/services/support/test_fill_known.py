@@ -1,7 +1,8 @@
 """A customer snapshot fills the requester projection (support's store, on its real database,
 in a transaction rolled back at the end): a new address is remembered in one statement; an
 address that tickets were waiting on is filled, its tickets too; a merged customer's address
-points at the survivor; a known address is left as it is."""
+points at the survivor; a known address is left as it is; of an address named twice in one run
+of snapshots (one statement), the first wins."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ async def test_a_snapshot_fills_new_waiting_and_merged_addresses(infra, support)
         assert ticket["customer_id"] is None and await _owner(conn, waiting) is None
 
         customer, other = uuid.uuid4(), uuid.uuid4()
-        await requesters.fill_known(conn, waiting, customer)
+        await requesters.fill_known(conn, [(waiting, customer)])
         assert await _owner(conn, waiting) == customer
         filled = await conn.fetchval("SELECT customer_id FROM tickets WHERE id = $1", ticket["id"])
         assert filled == customer
@@ -45,9 +46,12 @@ async def test_a_snapshot_fills_new_waiting_and_merged_addresses(infra, support)
         )
         assert announced == 1  # the ticket said again, now with its customer
 
-        await requesters.fill_known(conn, fresh, customer)
-        await requesters.fill_known(conn, fresh, other)  # known already: left as it is
+        await requesters.fill_known(conn, [(fresh, customer)])
+        await requesters.fill_known(conn, [(fresh, other)])  # known already: left as it is
         assert await _owner(conn, fresh) == customer
+        twice = _address()  # named twice in one run: the first wins, as in order
+        await requesters.fill_known(conn, [(twice, other), (fresh, other), (twice, customer)])
+        assert await _owner(conn, twice) == other and await _owner(conn, fresh) == customer
 
         merged, survivor = uuid.uuid4(), uuid.uuid4()
         await conn.execute(
@@ -55,7 +59,7 @@ async def test_a_snapshot_fills_new_waiting_and_merged_addresses(infra, support)
             merged,
             survivor,
         )
-        await requesters.fill_known(conn, merged_address, merged)
+        await requesters.fill_known(conn, [(merged_address, merged)])
         assert await _owner(conn, merged_address) == survivor
     finally:
         await tx.rollback()
