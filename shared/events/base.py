@@ -16,7 +16,9 @@ class Event(BaseModel):
 
     owner: ClassVar[str]
     aggregate: ClassVar[str]
-    version: ClassVar[int] = 1
+    # The event's schema version (ce_type's `.v1`). Not `version`: a ClassVar of that name hid
+    # the customer snapshots' own `version` field, and their data went out without it.
+    schema_version: ClassVar[int] = 1
 
     @classmethod
     def topic(cls) -> str:
@@ -24,7 +26,7 @@ class Event(BaseModel):
 
     @classmethod
     def ce_type(cls) -> str:
-        return f"ecrm.{cls.owner}.{cls.__name__}.v{cls.version}"
+        return f"ecrm.{cls.owner}.{cls.__name__}.v{cls.schema_version}"
 
     def key(self) -> str:
         """Partition key: the customer id, else the aggregate id. Subclasses override."""

@@ -36,7 +36,7 @@ async def test_create_publishes_customer_created_as_cloudevent_keyed_by_id(
     assert headers["ce_source"] == b"/ecrm/contacts"
     assert headers["ce_subject"].decode() == customer["id"]
     assert headers["content-type"] == b"application/json"
-    assert event.data["tags"] == ["vip"]
+    assert event.data["tags"] == ["vip"] and event.data["version"] == 1
 
 
 async def test_taken_email_is_a_conflict(contacts, http, auth, email):
@@ -93,7 +93,7 @@ async def test_401_without_token_and_403_without_scope(infra, contacts, http, em
     assert forbidden.status_code == 403 and "contacts:read" in forbidden.json()["detail"]
 
 
-async def test_patch_with_stale_etag_is_refused(contacts, http, auth, email):
+async def test_patch_with_stale_etag_is_refused(infra, contacts, http, auth, email):
     created = (
         await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
     ).json()
@@ -103,6 +103,12 @@ async def test_patch_with_stale_etag_is_refused(contacts, http, auth, email):
     stale = await http.patch(url, json={"last_name": "Byron"}, headers=auth | {"If-Match": '"1"'})
     assert stale.status_code == 412
     assert (await http.get(url, headers=auth)).json()["last_name"] == "Lovelace"
+    updated = await wait_for_events(  # the snapshot carries its version: readers keep the newest
+        infra.bootstrap,
+        "ecrm.contacts.customer",
+        lambda e: e.name == "CustomerUpdated" and e.data["customer_id"] == created["id"],
+    )
+    assert [event.data["version"] for _, event in updated] == [2]
 
 
 async def test_unknown_customer_is_404(contacts, http, auth):
