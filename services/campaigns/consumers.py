@@ -8,16 +8,11 @@ import uuid
 
 import asyncpg
 
+from services.campaigns import customer_changes
 from services.campaigns.store import audience, journeys, membership, privacy
 from shared.cloudevents import Envelope
-from shared.events.contacts import (
-    ConsentChanged,
-    CustomerCreated,
-    CustomerDeleted,
-    CustomersMerged,
-    CustomerUpdated,
-)
-from shared.events.interactions import CustomerMetricsChanged, InteractionRecorded, OrderPlaced
+from shared.events.contacts import CustomerDeleted, CustomersMerged
+from shared.events.interactions import InteractionRecorded, OrderPlaced
 from shared.events.support import TicketStatusChanged
 from shared.service import Runtime
 
@@ -30,49 +25,8 @@ def is_a_customer_s_track_call(env: Envelope) -> bool:
     return data.get("kind") == "track" and bool(data.get("customer_id")) and bool(data.get("name"))
 
 
-async def _project_snapshot(conn: asyncpg.Connection, env: Envelope) -> str:
-    created = env.name == "CustomerCreated"
-    snapshot = (CustomerCreated if created else CustomerUpdated).model_validate(env.data)
-    await audience.apply_snapshot(conn, snapshot.customer_id, snapshot.model_dump())
-    if created:
-        await journeys.trigger(conn, "customer_created", env.id, snapshot.customer_id, {})
-    return snapshot.customer_id
-
-
-async def _project_consent(conn: asyncpg.Connection, env: Envelope) -> str:
-    change = ConsentChanged.model_validate(env.data)
-    await audience.set_consent(conn, change.customer_id, change.channel, change.state)
-    return change.customer_id
-
-
-async def _project_metrics(conn: asyncpg.Connection, env: Envelope) -> str:
-    figures = CustomerMetricsChanged.model_validate(env.data)
-    await audience.set_metrics(
-        conn, figures.customer_id, figures.orders_count, figures.total_spent, figures.last_seen
-    )
-    return figures.customer_id
-
-
-# each applies one event to the audience and names the customer it changed
-PROJECTIONS = {
-    "CustomerCreated": _project_snapshot,
-    "CustomerUpdated": _project_snapshot,
-    "ConsentChanged": _project_consent,
-    "CustomerMetricsChanged": _project_metrics,
-}
-CUSTOMER_CHANGES = (CustomerCreated, CustomerUpdated, ConsentChanged, CustomerMetricsChanged)
-
-
 def register(runtime: Runtime) -> None:
-    @runtime.on_batch(*CUSTOMER_CHANGES)
-    async def project_customer_changes(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-        """Contacts' snapshots and consents, interactions' figures: each customer re-evaluated
-        after each change, with one lock and one read of the segment rules for the run."""
-        await audience.lock_for_events(conn)
-        rules = await membership.segment_rules(conn)
-        for env in envs:
-            customer_id = await PROJECTIONS[env.name](conn, env)
-            await membership.reevaluate(conn, [customer_id], rules)
+    runtime.on_batch(*customer_changes.KINDS.values())(customer_changes.apply)
 
     @runtime.on(CustomersMerged)
     async def project_merge(conn: asyncpg.Connection, env: Envelope) -> None:

@@ -24,46 +24,51 @@ async def lock_for_build(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", MEMBERSHIP_LOCK)
 
 
-async def apply_snapshot(conn: asyncpg.Connection, customer_id: str, snap: dict[str, Any]) -> None:
-    """A CustomerCreated / CustomerUpdated snapshot; an older version never overwrites a newer."""
-    await conn.execute(
-        """
-        INSERT INTO audience (customer_id, known, live, email, first_name, last_name, company,
-                              phone, tags, attributes, stage, consent, contact_version)
-        VALUES ($1, true, true, lower($2), $3, $4, $5, $6, $7, $8, $9, $10, $11)
-        ON CONFLICT (customer_id) DO UPDATE SET
-            known = true, live = audience.merged_into IS NULL AND audience.deleted_at IS NULL,
-            email = EXCLUDED.email, first_name = EXCLUDED.first_name,
-            last_name = EXCLUDED.last_name, company = EXCLUDED.company, phone = EXCLUDED.phone,
-            tags = EXCLUDED.tags, attributes = EXCLUDED.attributes, stage = EXCLUDED.stage,
-            consent = EXCLUDED.consent, contact_version = EXCLUDED.contact_version,
-            updated_at = now()
-        WHERE audience.contact_version <= EXCLUDED.contact_version
-        """,
-        uuid.UUID(customer_id),
-        snap.get("email"),
-        snap.get("first_name"),
-        snap.get("last_name"),
-        snap.get("company"),
-        snap.get("phone"),
-        list(snap.get("tags") or []),
-        snap.get("attributes") or {},
-        snap.get("stage") or "lead",
-        snap.get("consent") or {},
-        int(snap.get("version") or 1),
-    )
+_SNAPSHOT = """
+INSERT INTO audience (customer_id, known, live, email, first_name, last_name, company,
+                      phone, tags, attributes, stage, consent, contact_version)
+VALUES ($1, true, true, lower($2), $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (customer_id) DO UPDATE SET
+    known = true, live = audience.merged_into IS NULL AND audience.deleted_at IS NULL,
+    email = EXCLUDED.email, first_name = EXCLUDED.first_name,
+    last_name = EXCLUDED.last_name, company = EXCLUDED.company, phone = EXCLUDED.phone,
+    tags = EXCLUDED.tags, attributes = EXCLUDED.attributes, stage = EXCLUDED.stage,
+    consent = EXCLUDED.consent, contact_version = EXCLUDED.contact_version,
+    updated_at = now()
+WHERE audience.contact_version <= EXCLUDED.contact_version
+"""
+
+
+async def apply_snapshots(
+    conn: asyncpg.Connection, snapshots: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """CustomerCreated / CustomerUpdated snapshots, each on its customer's row; an older version
+    never overwrites a newer. Pipelined (one round trip); name each customer once."""
+    await conn.executemany(_SNAPSHOT, [_snapshot_args(cid, snap) for cid, snap in snapshots])
+
+
+def _snapshot_args(customer_id: str, snap: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        uuid.UUID(customer_id), snap.get("email"), snap.get("first_name"),
+        snap.get("last_name"), snap.get("company"), snap.get("phone"),
+        list(snap.get("tags") or []), snap.get("attributes") or {},
+        snap.get("stage") or "lead", snap.get("consent") or {}, int(snap.get("version") or 1),
+    )  # fmt: skip
 
 
 async def set_consent(conn: asyncpg.Connection, customer_id: str, channel: str, state: str) -> None:
-    """On the customer's row, or on a placeholder when this comes before contacts' snapshot."""
-    await conn.execute(
+    await set_consents(conn, [(customer_id, channel, state)])
+
+
+async def set_consents(conn: asyncpg.Connection, changes: list[tuple[str, str, str]]) -> None:
+    """(customer, channel, state), each on the customer's row, or on a placeholder when it comes
+    before contacts' snapshot. Pipelined (one round trip)."""
+    await conn.executemany(
         "INSERT INTO audience (customer_id, consent)"
         " VALUES ($1, jsonb_build_object($2::text, $3::text))"
         " ON CONFLICT (customer_id) DO UPDATE"
         " SET consent = audience.consent || EXCLUDED.consent, updated_at = now()",
-        uuid.UUID(customer_id),
-        channel,
-        state,
+        [(uuid.UUID(customer_id), channel, state) for customer_id, channel, state in changes],
     )
 
 
@@ -101,23 +106,20 @@ async def mark_deleted(conn: asyncpg.Connection, customer_id: str) -> None:
 
 
 async def set_metrics(
-    conn: asyncpg.Connection,
-    customer_id: str,
-    orders_count: int,
-    total_spent: float,
-    last_seen: datetime | None,
+    conn: asyncpg.Connection, figures: list[tuple[str, int, float, datetime | None]]
 ) -> None:
-    """On the customer's row, or on a placeholder when this comes before contacts' snapshot."""
-    await conn.execute(
+    """(customer, orders, total spent, last seen), each on the customer's row, or on a
+    placeholder when it comes before contacts' snapshot. Pipelined (one round trip)."""
+    await conn.executemany(
         "INSERT INTO audience (customer_id, orders_count, total_spent, last_seen)"
         " VALUES ($1, $2, $3::text::numeric, $4)"
         " ON CONFLICT (customer_id) DO UPDATE SET orders_count = EXCLUDED.orders_count,"
         " total_spent = EXCLUDED.total_spent,"
         " last_seen = COALESCE(EXCLUDED.last_seen, audience.last_seen), updated_at = now()",
-        uuid.UUID(customer_id),
-        orders_count,
-        repr(float(total_spent)),
-        last_seen,
+        [
+            (uuid.UUID(customer_id), orders, repr(float(spent)), last_seen)
+            for customer_id, orders, spent, last_seen in figures
+        ],
     )
 
 

@@ -98,3 +98,11 @@ async def trigger(
         _TRIGGER, uuid.UUID(event_id), uuid.UUID(customer_id), context, trigger_name
     )
     return int(status.split()[-1])
+
+
+async def trigger_each(
+    conn: asyncpg.Connection, trigger_name: str, events: list[tuple[str, str]]
+) -> None:
+    """`trigger` for each (event id, customer id), with no context; pipelined (one round trip)."""
+    args = [(uuid.UUID(eid), uuid.UUID(cid), {}, trigger_name) for eid, cid in events]
+    await conn.executemany(_TRIGGER, args)
