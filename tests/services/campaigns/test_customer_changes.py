@@ -13,11 +13,11 @@ import asyncpg
 
 from services.campaigns import customer_changes
 from shared.cloudevents import Envelope
-from shared.db import _init_connection
 from shared.events.base import Event
 from shared.events.contacts import ConsentChanged, CustomerCreated, CustomerUpdated
 from shared.events.interactions import CustomerMetricsChanged
 from tests.services.campaigns.conftest import address, new_segment
+from tests.support.db import rolled_back
 
 
 def test_waves_name_each_key_once_and_keep_each_key_s_order() -> None:
@@ -96,11 +96,7 @@ async def _state(conn: asyncpg.Connection, customers: list[uuid.UUID]) -> dict[s
 
 async def _applied(dsn: str, runs: list[list[Envelope]]) -> dict[str, Any]:
     """The state after these runs, in a transaction rolled back afterwards."""
-    conn = await asyncpg.connect(dsn)
-    await _init_connection(conn)
-    tx = conn.transaction()
-    await tx.start()
-    try:
+    async with rolled_back(dsn) as conn:
         await conn.execute(
             "INSERT INTO journeys (id, name, trigger, subject, html, from_address)"
             " VALUES ($1, 'welcome', 'customer_created', 'Hi', '<p>Hi</p>', 'a@example.com')",
@@ -110,9 +106,6 @@ async def _applied(dsn: str, runs: list[list[Envelope]]) -> dict[str, Any]:
             await customer_changes.apply(conn, run)
         customers = sorted({uuid.UUID(e.data["customer_id"]) for r in runs for e in r})
         return await _state(conn, customers)
-    finally:
-        await tx.rollback()
-        await conn.close()
 
 
 async def test_a_run_at_once_equals_one_event_at_a_time(infra, campaigns, http, auth, tag):

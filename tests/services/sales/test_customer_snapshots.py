@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 
 from services.sales.store import customers
-from shared.db import _init_connection
+from tests.support.db import rolled_back
 
 
 async def _projected(conn: asyncpg.Connection, customer_id: uuid.UUID) -> tuple:
@@ -20,11 +20,7 @@ async def _projected(conn: asyncpg.Connection, customer_id: uuid.UUID) -> tuple:
 
 
 async def test_a_run_keeps_each_customer_s_newest_snapshot(infra, sales):
-    conn = await asyncpg.connect(infra.dsn("sales"))
-    await _init_connection(conn)
-    tx = conn.transaction()
-    await tx.start()
-    try:
+    async with rolled_back(infra.dsn("sales")) as conn:
         domain = f"snap-{uuid.uuid4().hex[:10]}.example"
         account = uuid.uuid4()
         await conn.execute(
@@ -51,6 +47,3 @@ async def test_a_run_keeps_each_customer_s_newest_snapshot(infra, sales):
         assert await _projected(conn, late) == (
             "moved@elsewhere.example", "elsewhere.example", None, 4,
         )  # fmt: skip
-    finally:
-        await tx.rollback()
-        await conn.close()

@@ -12,7 +12,7 @@ import asyncpg
 
 from services.support.store import requesters
 from services.support.store.lifecycle import NewTicket, open_ticket
-from shared.db import _init_connection
+from tests.support.db import rolled_back
 
 
 def _address() -> str:
@@ -24,11 +24,7 @@ async def _owner(conn: asyncpg.Connection, email: str) -> uuid.UUID | None:
 
 
 async def test_a_snapshot_fills_new_waiting_and_merged_addresses(infra, support):
-    conn = await asyncpg.connect(infra.dsn("support"))
-    await _init_connection(conn)
-    tx = conn.transaction()
-    await tx.start()
-    try:
+    async with rolled_back(infra.dsn("support")) as conn:
         waiting, fresh, merged_address = _address(), _address(), _address()
         ticket, _ = await open_ticket(
             conn, NewTicket("Where is it?", "Order 7", waiting, "api", waiting, "customer"), "t"
@@ -61,6 +57,3 @@ async def test_a_snapshot_fills_new_waiting_and_merged_addresses(infra, support)
         )
         await requesters.fill_known(conn, [(merged_address, merged)])
         assert await _owner(conn, merged_address) == survivor
-    finally:
-        await tx.rollback()
-        await conn.close()
