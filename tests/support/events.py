@@ -88,6 +88,16 @@ async def publish(bootstrap: str, event: Event, event_id: uuid.UUID | None = Non
     return event_id
 
 
+def envelope_of(event: Event) -> Envelope:
+    """`event` as a consumer reads it (what `publish` would produce), for calling a handler
+    directly."""
+    return Envelope(
+        id=str(uuid.uuid4()), type=event.ce_type(), source=f"/ecrm/{event.owner}",
+        subject=event.ce_subject(), time=datetime.now(UTC), key=event.key(),
+        data=event.model_dump(mode="json"), topic=event.topic(), partition=0, offset=0,
+    )  # fmt: skip
+
+
 async def eventually(check: Callable, timeout: float = 20.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
     """Poll an async or sync check until it returns a truthy value."""
     deadline = time.monotonic() + timeout

@@ -18,20 +18,13 @@ from shared.events.contacts import ConsentChanged, CustomerCreated, CustomerUpda
 from shared.events.interactions import CustomerMetricsChanged
 from tests.services.campaigns.conftest import address, new_segment
 from tests.support.db import rolled_back
+from tests.support.events import envelope_of
 
 
 def test_waves_name_each_key_once_and_keep_each_key_s_order() -> None:
     items = [("a", 1), ("a", 2), ("b", 3), ("a", 4), ("c", 5), ("b", 6)]
     assert customer_changes.waves(items) == [[1, 3, 5], [2, 6], [4]]
     assert customer_changes.waves([]) == []
-
-
-def _envelope(event: Event) -> Envelope:
-    return Envelope(
-        id=str(uuid.uuid4()), type=event.ce_type(), source="/ecrm/test", subject=None,
-        time=datetime.now(UTC), key=None, data=event.model_dump(mode="json"),
-        topic=event.topic(), partition=0, offset=0,
-    )  # fmt: skip
 
 
 def _consent(customer: str, state: str) -> ConsentChanged:
@@ -57,7 +50,7 @@ def _run(tag: str) -> list[Envelope]:
         _consent(b, "unsubscribed"),
         _consent(a, "subscribed"),
     ]
-    return [_envelope(e) for e in events]
+    return [envelope_of(e) for e in events]
 
 
 async def _state(conn: asyncpg.Connection, customers: list[uuid.UUID]) -> dict[str, Any]:

@@ -18,22 +18,12 @@ from shared.cloudevents import Envelope
 from shared.db import create_pool, ensure_database, migrate
 from shared.events.contacts import Identity, IdentityLinked
 from tests.services.interactions.test_metrics_race import MIGRATIONS
+from tests.support.events import envelope_of
 
 
 def linked(kind: str, value: str, customer: uuid.UUID) -> Envelope:
     event = IdentityLinked(customer_id=str(customer), identity=Identity(kind=kind, value=value))
-    return Envelope(
-        id=str(uuid.uuid4()),
-        type=event.ce_type(),
-        source="/ecrm/contacts",
-        subject=str(customer),
-        time=datetime.now(UTC),
-        key=str(customer),
-        data=event.model_dump(mode="json"),
-        topic=event.topic(),
-        partition=0,
-        offset=0,
-    )
+    return envelope_of(event)
 
 
 def page_view(visitor: str, path: str = "/pricing") -> TrackedCall:
