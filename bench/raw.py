@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.payloads import track_event
 from ecrm.syspkg import ensure_program
+from shared.http_server import UVICORN_HTTP
 from shared.kafka_admin import ensure_topics
 
 TRIVIAL_APP = """
@@ -141,6 +142,8 @@ def gateway_req_per_s(seconds: int, connections: int = 32) -> dict[str, float]:
             "trivial:app",
             "--port",
             str(app_port),
+            "--http",
+            UVICORN_HTTP,
             "--no-access-log",
             "--log-level",
             "warning",

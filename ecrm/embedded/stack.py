@@ -38,6 +38,7 @@ from ecrm.embedded.supervisor import (
 )
 from ecrm.topology import PORTAL, available_services, service_port, service_url
 from shared.auth import issue_token, new_write_key
+from shared.http_server import UVICORN_HTTP
 from shared.settings import Settings, read_or_create_secret
 
 T = TypeVar("T")
@@ -89,7 +90,7 @@ def child_env(settings: Settings, signing_key: str, write_key: str) -> dict[str,
 def uvicorn_spec(settings: Settings, name: str, app: str, env: dict[str, str]) -> ProcessSpec:
     port = service_port(settings, name)
     argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--no-access-log", "--timeout-graceful-shutdown", "10"]
+    argv += ["--http", UVICORN_HTTP, "--no-access-log", "--timeout-graceful-shutdown", "10"]
     workers = settings.workers_for(name)
     if workers > 1:  # uvicorn's own supervisor; the group is killed and restarted as one
         argv += ["--workers", str(workers)]

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from ecrm.topology import _exists, available_services
+from shared.http_server import UVICORN_HTTP
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -27,6 +28,8 @@ def test_every_service_of_this_build_is_in_compose_with_its_app_and_health_check
         svc = SERVICES[name]
         assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
         assert f"services.{name}.app:app" in svc["command"]
+        http = svc["command"].index("--http") + 1
+        assert svc["command"][http] == UVICORN_HTTP  # responses in one write, as embedded
         assert svc["healthcheck"]["test"], name
         assert svc["environment"]["ECRM_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert svc["depends_on"]["topics"]["condition"] == "service_completed_successfully"

@@ -7,8 +7,7 @@ running `ecrm up`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import psutil
@@ -18,6 +17,8 @@ from fastapi import FastAPI
 
 from ecrm.ports import free_port, settings_on_free_ports
 from shared.settings import Settings
+from tests.support import servers
+from tests.support.servers import QuietServer
 
 
 def embedded_settings(home: Path, **overrides: object) -> Settings:
@@ -43,14 +44,6 @@ def make_settings(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Set
     return make
 
 
-class QuietServer(uvicorn.Server):
-    """uvicorn in the test's event loop, leaving the process' signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class Upstreams:
     """Tiny HTTP apps on given ports, started and stopped inside the test's event loop."""
 
@@ -59,13 +52,7 @@ class Upstreams:
 
     async def start(self, app: FastAPI, port: int) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        server = QuietServer(config)
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        self.running[port] = (server, task)
+        self.running[port] = await servers.start(config)
 
     async def stop(self, port: int) -> None:
         server, task = self.running.pop(port)

@@ -16,6 +16,7 @@ from ecrm.embedded.supervisor import ProcessSpec, Supervisor
 from ecrm.ports import free_port, free_port_block
 from ecrm.topology import service_port
 from shared.auth import issue_token
+from shared.http_server import UVICORN_HTTP
 from tests.support import containers
 
 SIGNING_KEY = "test-signing-key-" + "x" * 32
@@ -88,6 +89,8 @@ class Infra:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--http",
+                UVICORN_HTTP,
                 "--no-access-log",
                 "--timeout-graceful-shutdown",
                 "5",
