@@ -105,6 +105,9 @@ class OutboxRelay:
         await conn.execute("SET synchronous_commit = off")
         backoff = 0.2
         while not stop.is_set():
+            # Cleared before the read, not after the publish: a wake-up for a commit the read
+            # missed (it arrives while the batch goes out) must not be lost to the next poll.
+            self._wake.clear()
             try:
                 sent = await self.publish_pending(conn)
                 backoff = 0.2
@@ -170,6 +173,5 @@ class OutboxRelay:
             return await purge_published(conn, self.retention_hours)
 
     async def _wait_for_work(self) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.poll_interval)
