@@ -28,6 +28,15 @@ def _email(value: str | None) -> str | None:
         return None
 
 
+def _created_address(event: CustomerCreated) -> str | None:
+    """A new customer's address as contacts sends it: already put through contacts'
+    `normalise_email`, whose rules are support's (a normalised address normalises to itself), so
+    it is not validated again. Validating it was 39 % of support's time per created customer.
+    Identity values and snapshots of changes are still normalised here: contacts stores an
+    identity of kind email as it was given."""
+    return event.email or None
+
+
 def register(runtime: Runtime) -> None:
     @runtime.on(IdentityLinked)
     async def link_requester(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -39,7 +48,7 @@ def register(runtime: Runtime) -> None:
     @runtime.on_batch(CustomerCreated)
     async def fill_requesters(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         events = [CustomerCreated.model_validate(env.data) for env in envs]
-        known = [(_email(e.email), uuid.UUID(e.customer_id)) for e in events]
+        known = [(_created_address(e), uuid.UUID(e.customer_id)) for e in events]
         await requesters.fill_known(conn, [(email, c) for email, c in known if email])
 
     @runtime.on(CustomerUpdated)

@@ -26,7 +26,7 @@ class CustomerEvent(Event):
 class CustomerSnapshot(BaseModel):
     """The customer's current state, carried by created and updated events."""
 
-    email: str | None = None
+    email: str | None = None  # normalised by contacts: validated, lower case
     phone: str | None = None
     first_name: str | None = None
     last_name: str | None = None

@@ -79,3 +79,31 @@ def test_parse_threads_and_refuses():
     unknown = _mail(From="b@example.com")
     unknown.replace_header("Content-Type", 'text/plain; charset="x-klingon"')
     assert isinstance(parse(unknown.as_bytes(), None, 1000), Quarantine)
+
+
+ADDRESSES = [
+    "User+Tag@Example.COM",
+    " a.b@EXAMPLE.org ",
+    "Ünïcode@Bücher.DE",
+    "a@xn--bcher-kva.de",
+    "A\u030a@x.com",  # decomposed: normalised to NFC
+    "x_y-z@sub.Domain.co.uk",
+]
+
+
+def test_a_created_customers_address_is_taken_as_contacts_normalised_it(monkeypatch):
+    from services.contacts.domain import normalise_email as contacts_normalise
+    from services.support import domain
+    from services.support.consumers import _created_address
+    from shared.events.contacts import CustomerCreated
+
+    sent = [contacts_normalise(a) for a in ADDRESSES]
+    expected = [domain.normalise_email(a) for a in sent]  # what validating again would give
+
+    def no_validation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the address was validated again")
+
+    monkeypatch.setattr(domain, "validate_email", no_validation)
+    taken = [_created_address(CustomerCreated(customer_id="c1", email=a)) for a in sent]
+    assert taken == expected == sent
+    assert _created_address(CustomerCreated(customer_id="c2")) is None
