@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.text import single_line
 
@@ -117,6 +117,12 @@ class CustomerPatch(_Editable):
 class IdentityIn(_Strict):
     kind: IdentityKind
     value: str = Field(min_length=1, max_length=200)
+
+    @field_validator("value")
+    @classmethod
+    def _address(cls, v: str, info: ValidationInfo) -> str:
+        # An email identity is looked up as an address (rows.find_by_email): stored normalised.
+        return normalise_email(v) if info.data.get("kind") == "email" else v
 
 
 class IdentifyIn(_Strict):

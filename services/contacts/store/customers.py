@@ -77,10 +77,7 @@ async def create(conn: asyncpg.Connection, body: CustomerIn) -> asyncpg.Record:
             raise conflict("a customer with this email already exists", field="email")
         return row
     async with conn.transaction():
-        if body.email:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"email:{body.email}")
-            if await email_taken(conn, body.email):
-                raise conflict("a customer with this email already exists", field="email")
+        await _claim_addresses(conn, body)
         for ident in body.identities:
             owner = await conn.fetchval(
                 "SELECT customer_id FROM identities WHERE kind = $1 AND value = $2",
@@ -93,6 +90,17 @@ async def create(conn: asyncpg.Connection, body: CustomerIn) -> asyncpg.Record:
         for ident in body.identities:
             await link_identity(conn, row["id"], ident.kind, ident.value, None, created=True)
         return row
+
+
+async def _claim_addresses(conn: asyncpg.Connection, body: CustomerIn) -> None:
+    """409 when the email, or an identity of kind email, is already a customer's address."""
+    addresses = {i.value: "identities" for i in body.identities if i.kind == "email"}
+    if body.email:
+        addresses[body.email] = "email"
+    for address in sorted(addresses):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"email:{address}")
+        if await email_taken(conn, address):
+            raise conflict("a customer with this email already exists", field=addresses[address])
 
 
 async def link_identity(

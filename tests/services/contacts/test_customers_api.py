@@ -49,6 +49,35 @@ async def test_taken_email_is_a_conflict(contacts, http, auth, email):
     assert again.json()["field"] == "email"
 
 
+async def test_an_email_identity_is_an_address_like_the_customers_own(contacts, http, auth, email):
+    """Found by address (`find_by_email` looks at email identities too), so stored normalised:
+    the same address in other letters cannot make a second customer."""
+    first = await http.post(
+        f"{contacts}/api/v1/customers",
+        json={"identities": [{"kind": "email", "value": f" {email.upper()} "}]},
+        headers=auth,
+    )
+    assert first.status_code == 201, first.text
+    assert {"kind": "email", "value": email} in first.json()["identities"]
+    second = await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    assert second.status_code == 409, second.text
+    found = await http.post(
+        f"{contacts}/api/v1/customers/identify", json={"email": email.upper()}, headers=auth
+    )
+    assert (found.status_code, found.json()["id"]) == (200, first.json()["id"]), found.text
+    owner = "owner." + email
+    assert (
+        await http.post(f"{contacts}/api/v1/customers", json={"email": owner}, headers=auth)
+    ).status_code == 201
+    taken = await http.post(
+        f"{contacts}/api/v1/customers",
+        json={"identities": [{"kind": "email", "value": owner}]},
+        headers=auth,
+    )
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["field"] == "identities"
+
+
 async def test_bad_input_names_the_field_and_writes_nothing(infra, contacts, http, auth, email):
     cases = [
         ({"email": "not-an-email"}, "email"),
@@ -57,7 +86,9 @@ async def test_bad_input_names_the_field_and_writes_nothing(infra, contacts, htt
         ({"email": email, "shoe_size": 42}, "shoe_size"),
         ({"email": email, "stage": "king"}, "stage"),
         ({"email": email, "tags": "vip"}, "tags"),
-    ]
+        ({"email": email, "identities": [{"kind": "email", "value": "nope"}]},
+         "identities.0.value"),
+    ]  # fmt: skip
     for body, field in cases:
         response = await http.post(f"{contacts}/api/v1/customers", json=body, headers=auth)
         assert response.status_code == 422, (body, response.text)
