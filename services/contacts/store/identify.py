@@ -32,7 +32,10 @@ async def identify(
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
     row = None
     for kind, value in identities:
-        row = await find_by_identity(conn, kind, value)
+        if kind == "email":  # an address: its owner may hold it as its own email
+            row = await find_by_email(conn, value)
+        else:
+            row = await find_by_identity(conn, kind, value)
         if row is not None:
             break
     if row is None and email:

@@ -78,6 +78,17 @@ async def test_an_email_identity_is_an_address_like_the_customers_own(contacts, 
     assert taken.json()["field"] == "identities"
 
 
+async def test_identify_by_an_email_identity_finds_the_address_owner(contacts, http, auth, email):
+    owner = await http.post(f"{contacts}/api/v1/customers", json={"email": email}, headers=auth)
+    assert owner.status_code == 201, owner.text
+    found = await http.post(
+        f"{contacts}/api/v1/customers/identify",
+        json={"identities": [{"kind": "email", "value": email.upper()}]},
+        headers=auth,
+    )
+    assert (found.status_code, found.json()["id"]) == (200, owner.json()["id"]), found.text
+
+
 async def test_bad_input_names_the_field_and_writes_nothing(infra, contacts, http, auth, email):
     cases = [
         ({"email": "not-an-email"}, "email"),
