@@ -97,9 +97,10 @@ async def reevaluate(
             "SELECT segment_id FROM segment_members WHERE customer_id = $1", cid
         )
         current = {r[0] for r in rows}
-        for segment_id in should - current:
+        # In segment order, not a set's: the same changes announce in the same order.
+        for segment_id in sorted(should - current):
             await _apply(conn, segment_id, {cid}, set(), now)
-        for segment_id in current - should:
+        for segment_id in sorted(current - should):
             await _apply(conn, segment_id, set(), {cid}, now)
 
 
