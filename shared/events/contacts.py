@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -36,6 +37,20 @@ class CustomerSnapshot(BaseModel):
     stage: str = "lead"
     consent: dict[str, ConsentState] = {}
     version: int = 1
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def newest_snapshots(items: Iterable[tuple[K, V]], version: Callable[[V], int]) -> dict[K, V]:
+    """Of each customer's snapshots, the one applying them in order keeps: an older version never
+    overwrites a newer, so the highest version wins, the last of equal ones."""
+    newest: dict[K, V] = {}
+    for key, item in items:
+        if key not in newest or version(newest[key]) <= version(item):
+            newest[key] = item
+    return newest
 
 
 class CustomerCreated(CustomerEvent, CustomerSnapshot):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
 
 from services.campaigns.rules.evaluate import Profile
 from shared.db import dump_json
+from shared.events.contacts import newest_snapshots
 
 MEMBERSHIP_LOCK = "campaigns:membership"  # shared by event handlers, exclusive for full builds
 
@@ -51,11 +53,8 @@ async def apply_snapshots(
     never overwrites a newer. One statement (one execution, where a statement per row cost the
     server ~30 µs each): of one customer's snapshots, the newest (the last of equal versions)
     is what applying them in order would have kept."""
-    newest: dict[str, dict[str, Any]] = {}
-    for customer_id, snap in snapshots:
-        row = _snapshot_row(customer_id, snap)
-        if customer_id not in newest or newest[customer_id]["version"] <= row["version"]:
-            newest[customer_id] = row
+    rows = ((cid, _snapshot_row(cid, snap)) for cid, snap in snapshots)
+    newest = newest_snapshots(rows, version=itemgetter("version"))
     await conn.execute(_SNAPSHOTS, dump_json(list(newest.values())))
 
 

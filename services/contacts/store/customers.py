@@ -78,7 +78,7 @@ async def create(conn: asyncpg.Connection, body: CustomerIn) -> asyncpg.Record:
         return row
     async with conn.transaction():
         await _claim_addresses(conn, body)
-        for ident in body.identities:
+        for ident in (i for i in body.identities if i.kind != "email"):  # addresses: claimed
             owner = await conn.fetchval(
                 "SELECT customer_id FROM identities WHERE kind = $1 AND value = $2",
                 ident.kind,

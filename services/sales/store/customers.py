@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from operator import itemgetter
 
 import asyncpg
 
 from services.sales.domain.accounts import email_domain
+from shared.events.contacts import newest_snapshots
 
 _UPSERT = """
 INSERT INTO customers (id, email, domain, account_id, version)
@@ -25,10 +27,10 @@ async def apply_snapshots(
     """Keep each customer's newest snapshot (an older, late one is ignored); attach by email
     domain. One statement for a run of snapshots: of one customer's, the newest (the last of
     equal versions) is the one applying them in order would have kept."""
-    newest: dict[uuid.UUID, tuple[str | None, int]] = {}
-    for customer_id, email, version in snapshots:
-        if customer_id not in newest or newest[customer_id][1] <= version:
-            newest[customer_id] = (email, version)
+    newest = newest_snapshots(
+        ((customer_id, (email, version)) for customer_id, email, version in snapshots),
+        version=itemgetter(1),
+    )
     emails = [email for email, _ in newest.values()]
     await conn.execute(
         _UPSERT,
