@@ -43,12 +43,12 @@ def register(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         parser=records_as_they_are,
-        decoder=records_undecoded,
+        decoder=the_records,
         title=f"{name}:consumer",
         description=f"the {name} service's consumer",
     )
-    async def consume(body: Any, msg: KafkaMessage) -> None:
-        await dispatcher.apply_records(msg.raw_message)
+    async def consume(records: tuple[Any, ...]) -> None:
+        await dispatcher.apply_records(records)
 
 
 async def partitions_of(producer: AIOKafkaProducer, topics: set[str]) -> list[TopicPartition]:
@@ -81,7 +81,8 @@ async def records_as_they_are(records: tuple[Any, ...], batch_parser: Any) -> An
     )
 
 
-async def records_undecoded(msg: Any) -> None:
-    """Bodies are parsed by the dispatcher, record by record: one unreadable record must be
-    dead-lettered, not fail the whole batch inside the framework (and loop forever)."""
-    return None
+async def the_records(msg: KafkaMessage) -> tuple[Any, ...]:
+    """The handler's argument: the batch's records themselves. Bodies are parsed by the
+    dispatcher, record by record: one unreadable record must be dead-lettered, not fail the
+    whole batch inside the framework (and loop forever)."""
+    return msg.raw_message

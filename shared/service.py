@@ -232,8 +232,14 @@ class Runtime:
         return partitions
 
     def _kafka_broker(self) -> KafkaBroker:
+        # No FastDepends: the handler takes the records (`consuming.the_records`); solving its
+        # arguments ran a step of every batch on a worker thread.
         return KafkaBroker(
-            self.settings.kafka, enable_idempotence=False, graceful_timeout=10, logger=None
+            self.settings.kafka,
+            enable_idempotence=False,
+            graceful_timeout=10,
+            logger=None,
+            apply_types=False,
         )
 
     async def stop(self) -> None:

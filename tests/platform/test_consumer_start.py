@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import anyio.to_thread
+
 from shared import service
 from shared.events.contacts import CustomerDeleted
 from shared.service import Runtime
@@ -49,5 +51,35 @@ async def test_a_stalled_start_is_tried_again_and_then_consumes(infra, tmp_path,
         await eventually(lambda: customer in seen, timeout=30)
         await asyncio.sleep(1)
         assert seen.count(customer) == 1
+    finally:
+        await runtime.stop()
+
+
+async def test_a_batch_is_applied_without_a_worker_thread(infra, tmp_path, monkeypatch):
+    """The handler takes the records themselves: FastStream's dependency solving ran a step of
+    every batch on a worker thread (a thread hop per batch, for nothing the handler used)."""
+    hops: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    runtime = Runtime("consumer_probe", tmp_path, settings=infra.settings())
+    seen: list[str] = []
+
+    @runtime.on(CustomerDeleted)
+    async def deleted(conn, env) -> None:  # type: ignore[no-untyped-def]
+        seen.append(env.data["customer_id"])
+
+    await runtime.start()
+    try:
+        await eventually(lambda: runtime.consuming, timeout=30)
+        customers = [str(uuid.uuid4()) for _ in range(3)]
+        for customer in customers:
+            await publish(infra.bootstrap, CustomerDeleted(customer_id=customer))
+        await eventually(lambda: set(customers) <= set(seen), timeout=30)
+        assert hops == []
     finally:
         await runtime.stop()
