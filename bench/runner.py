@@ -13,6 +13,7 @@ from typing import Any
 
 from bench import creates, e2e, ingest, maintenance, raw
 from bench.cpu import CpuMeter, us_per_event
+from bench.memory import MemorySampler, rounded
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
 from ecrm.topology import ALL_SERVICES
@@ -70,6 +71,9 @@ async def run(smoke: bool = False) -> dict[str, Any]:
     with EmbeddedStack(settings_on_free_ports(home)) as stack:
         bootstrap = stack.settings.kafka
         report: dict[str, Any] = {"smoke": smoke}
+        memory = MemorySampler(stack.pids(), interval_s=1.0 if smoke else 5.0)
+        report["memory_mb_at_start"] = rounded(memory.sample())
+        memory.start()
         report["raw_broker_events_per_s"] = round(
             await raw.broker_events_per_s(bootstrap, 5000 if smoke else 200_000)
         )
@@ -138,6 +142,9 @@ async def run(smoke: bool = False) -> dict[str, Any]:
         report["api_errors"] = c["errors"] + c["non_2xx"]
         report["creates_vs_raw_gateway"] = round(c["req_per_s"] / max(1, gw["req_per_s"]), 3)
         report["ingest_vs_raw_broker"] = round(best / max(1, report["raw_broker_events_per_s"]), 3)
+        report["memory_mb_at_end"] = rounded(await memory.stop())
+        report["memory_peak_mb"] = rounded(memory.peak_mb)
+        report["memory_peak_total_mb"] = round(memory.peak_total_mb)
     report["duration_s"] = round(time.perf_counter() - started, 1)
     shutil.rmtree(home, ignore_errors=True)
     return report

@@ -36,3 +36,13 @@ def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure():
     assert isinstance(report["ingest_steps"][0]["lag_bounded"], bool)
     # the steps' vacuum debt is paid before the latency phase, and its cost counted
     assert report["vacuum_after_steps_s"] >= 0 and report["vacuum_us_per_event"] >= 0
+    # memory: every component's proportional set size, at the start, at the end and its peak
+    components = set(report["memory_mb_at_start"])
+    assert {"postgres", "broker", "gateway", "interactions", "analytics"} <= components
+    for figures in ("memory_mb_at_start", "memory_mb_at_end", "memory_peak_mb"):
+        assert set(report[figures]) == components
+    for name in ("postgres", "broker", "interactions"):
+        assert 0 < report["memory_mb_at_start"][name] <= report["memory_peak_mb"][name]
+    assert report["memory_peak_total_mb"] >= sum(report["memory_mb_at_start"].values()) - len(
+        components
+    )
