@@ -18,6 +18,10 @@ from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
 from ecrm.topology import ALL_SERVICES
 
+# Events/s of the ingestion steps: every 1,250 from 5,000 (and 6,875) to 20,000, then 22,500 and
+# 25,000. Steps go up until one is not even absorbed.
+STEPS = [5000.0, 6250.0, 6875.0, *(7500.0 + 1250.0 * i for i in range(11)), 22500.0, 25000.0]
+
 
 async def find_max_rate(
     stack: EmbeddedStack, rates: list[float], seconds: float
@@ -82,22 +86,7 @@ async def run(smoke: bool = False) -> dict[str, Any]:
         )
         gw = raw.gateway_req_per_s(seconds)
         report["raw_gateway_req_per_s"] = round(gw["req_per_s"])
-        rates = (
-            [1000.0]
-            if smoke
-            else [
-                5000.0,
-                6250.0,
-                6875.0,
-                7500.0,
-                8750.0,
-                10000.0,
-                11250.0,
-                12500.0,
-                15000.0,
-                20000.0,
-            ]
-        )
+        rates = [1000.0] if smoke else STEPS
         best, burst, steps = await find_max_rate(stack, rates, seconds)
         report["ingest_events_per_s"] = round(best)  # lag bounded
         report["ingest_burst_events_per_s"] = round(burst)  # 10 s absorbed within 10 s
