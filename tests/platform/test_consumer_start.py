@@ -16,15 +16,21 @@ from tests.support.events import eventually, publish
 from tests.support.faults import frozen
 
 
-async def test_a_stalled_start_is_tried_again_and_then_consumes(infra, tmp_path, monkeypatch):
-    monkeypatch.setattr(service, "CONSUMER_START_S", 2.0)
-    runtime = Runtime("consumer_probe", tmp_path, settings=infra.settings())  # no own tables
+def _probe(infra, tmp_path) -> tuple[Runtime, list[str]]:  # type: ignore[no-untyped-def]
+    """A runtime with no tables of its own, recording the customers of the deletions it applies."""
+    runtime = Runtime("consumer_probe", tmp_path, settings=infra.settings())
     seen: list[str] = []
 
     @runtime.on(CustomerDeleted)
     async def deleted(conn, env) -> None:  # type: ignore[no-untyped-def]
         seen.append(env.data["customer_id"])
 
+    return runtime, seen
+
+
+async def test_a_stalled_start_is_tried_again_and_then_consumes(infra, tmp_path, monkeypatch):
+    monkeypatch.setattr(service, "CONSUMER_START_S", 2.0)
+    runtime, seen = _probe(infra, tmp_path)
     await runtime.start()
     try:
         await eventually(lambda: runtime.consuming, timeout=30)
@@ -66,13 +72,7 @@ async def test_a_batch_is_applied_without_a_worker_thread(infra, tmp_path, monke
         return await run_sync(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    runtime = Runtime("consumer_probe", tmp_path, settings=infra.settings())
-    seen: list[str] = []
-
-    @runtime.on(CustomerDeleted)
-    async def deleted(conn, env) -> None:  # type: ignore[no-untyped-def]
-        seen.append(env.data["customer_id"])
-
+    runtime, seen = _probe(infra, tmp_path)
     await runtime.start()
     try:
         await eventually(lambda: runtime.consuming, timeout=30)
