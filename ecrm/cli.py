@@ -38,7 +38,8 @@ def up() -> None:
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
 ) -> None:
-    """Health of every part, consumer lag per group, outbox backlog per service."""
+    """Health of every part, consumer lag per group, outbox backlog per service, the events
+    the broker holds (and the embedded broker's memory)."""
     report = asyncio.run(status_mod.collect(get_settings()))
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))

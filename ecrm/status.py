@@ -8,10 +8,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from ecrm.topology import available_services, service_url
 from shared import outbox
-from shared.kafka_admin import consumer_lag
+from shared.events.catalogue import all_topics
+from shared.kafka_admin import consumer_lag, events_held
 from shared.settings import Settings
 
 
@@ -54,6 +56,22 @@ async def _lag(settings: Settings, name: str, topics: list[str]) -> dict[str, An
     }
 
 
+async def _events_held(settings: Settings) -> int | None:
+    try:
+        return await asyncio.wait_for(events_held(settings.kafka, all_topics()), 10)
+    except Exception:
+        return None
+
+
+def _embedded_broker_mb(settings: Settings) -> int | None:
+    """The embedded broker's resident memory (its log lives there), when this home runs one."""
+    try:
+        pid = int((settings.home / "run" / "broker.pid").read_text())
+        return round(psutil.Process(pid).memory_info().rss / 2**20)
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
 async def collect(settings: Settings) -> dict[str, Any]:
     names = available_services()
     async with httpx.AsyncClient() as client:
@@ -83,11 +101,17 @@ async def collect(settings: Settings) -> dict[str, Any]:
         and broker_up
         and all(s["status"] == "ok" for s in services.values())
     )
+    broker = {
+        "bootstrap": settings.kafka,
+        "status": "up" if broker_up else "down",
+        "events_held": await _events_held(settings) if broker_up else None,
+        "memory_mb": _embedded_broker_mb(settings),
+    }
     return {
         "healthy": healthy,
         "gateway": {"port": settings.gateway_port, "http": gateway},
         "database": "up" if database_up else "down",
-        "broker": {"bootstrap": settings.kafka, "status": "up" if broker_up else "down"},
+        "broker": broker,
         "services": services,
     }
 
@@ -99,7 +123,7 @@ def render(report: dict[str, Any]) -> None:
     console = Console()
     console.print(
         f"gateway :{report['gateway']['port']} -> {report['gateway']['http']}   "
-        f"database {report['database']}   broker {report['broker']['status']}"
+        f"database {report['database']}   broker {_broker_line(report['broker'])}"
     )
     table = Table("service", "status", "consumer", "lag", "outbox backlog")
     for name, s in report["services"].items():
@@ -172,3 +196,14 @@ async def rotate_write_key(settings: Settings, key: str, grace_s: float) -> None
         with os.fdopen(fd, "w") as fh:
             fh.write(key + "\n")
         tmp.replace(key_file)
+
+
+def _broker_line(broker: dict[str, Any]) -> str:
+    """`up, 1,234 events held (312 MB)`: the embedded broker's memory grows with what it holds."""
+    held, mb = broker.get("events_held"), broker.get("memory_mb")
+    parts = [broker["status"]]
+    if held is not None:
+        parts.append(f", {held:,} events held")
+    if mb is not None:
+        parts.append(f" ({mb:,} MB)")
+    return "".join(parts)

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.cloudevents import Envelope, headers_for
 from shared.events.base import Event
+from shared.kafka_admin import log_ends
 
 
 async def read_topic(
@@ -27,9 +28,9 @@ async def read_topic(
             await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in partitions]
+        ends = await log_ends(bootstrap, tps)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         out: list[tuple[object, Envelope | None]] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

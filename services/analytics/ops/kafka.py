@@ -7,7 +7,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.kafka_admin import consumer_lag
+from shared.kafka_admin import consumer_lag, log_ends
 
 TIMEOUT_S = 5.0
 
@@ -52,7 +52,7 @@ async def _dead_letter_counts(bootstrap: str) -> dict[str, int]:
         ]
         if not tps:
             return {}
-        ends = await consumer.end_offsets(tps)
+        ends = await log_ends(bootstrap, tps)
         starts = await consumer.beginning_offsets(tps)
         counts = dict.fromkeys(topics, 0)
         for tp in tps:
