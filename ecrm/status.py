@@ -141,6 +141,17 @@ def render(report: dict[str, Any]) -> None:
     )
 
 
+def _broker_line(broker: dict[str, Any]) -> str:
+    """`up, 1,234 events held (312 MB)`: the embedded broker's memory grows with what it holds."""
+    held, mb = broker.get("events_held"), broker.get("memory_mb")
+    parts = [broker["status"]]
+    if held is not None:
+        parts.append(f", {held:,} events held")
+    if mb is not None:
+        parts.append(f" ({mb:,} MB)")
+    return "".join(parts)
+
+
 async def replay(settings: Settings, services: list[str], since: datetime | None) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name in services:
@@ -196,14 +207,3 @@ async def rotate_write_key(settings: Settings, key: str, grace_s: float) -> None
         with os.fdopen(fd, "w") as fh:
             fh.write(key + "\n")
         tmp.replace(key_file)
-
-
-def _broker_line(broker: dict[str, Any]) -> str:
-    """`up, 1,234 events held (312 MB)`: the embedded broker's memory grows with what it holds."""
-    held, mb = broker.get("events_held"), broker.get("memory_mb")
-    parts = [broker["status"]]
-    if held is not None:
-        parts.append(f", {held:,} events held")
-    if mb is not None:
-        parts.append(f" ({mb:,} MB)")
-    return "".join(parts)
