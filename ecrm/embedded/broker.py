@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
+import psutil
+import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ecrm.embedded.supervisor import ProcessSpec
@@ -80,3 +83,37 @@ def broker_spec(settings: Settings) -> ProcessSpec:
         log_path=settings.home.resolve() / "logs" / "broker.log",
         ready_timeout=30.0,
     )
+
+
+MEMORY_CHECK_S = 30.0
+
+
+async def watch_memory(
+    broker_pid: Callable[[], int | None], warn_mb: int, interval_s: float = MEMORY_CHECK_S
+) -> None:
+    """Warn (`broker.memory_high`) when the broker's resident memory passes `warn_mb`, then at
+    every doubling: its log lives there and only a restart gives it back. Runs until cancelled."""
+    threshold = warn_mb
+    while True:
+        rss_mb = _rss_mb(broker_pid())
+        if rss_mb is not None and rss_mb >= threshold:
+            structlog.get_logger("ecrm.embedded.broker").warning(
+                "broker.memory_high",
+                rss_mb=rss_mb,
+                warn_mb=threshold,
+                advice="the embedded broker holds every event since it started; restart the "
+                "stack and run `ecrm replay --since` a time before the stop, or use the compose "
+                "stack (Kafka with retention) for sustained traffic",
+            )
+            while threshold <= rss_mb:
+                threshold *= 2
+        await asyncio.sleep(interval_s)
+
+
+def _rss_mb(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        return round(psutil.Process(pid).memory_info().rss / 2**20)
+    except psutil.Error:
+        return None

@@ -247,6 +247,23 @@ def _write_ready_file(home: Path, info: StackInfo) -> None:
     tmp.replace(home / "run" / READY_FILE)
 
 
+def _watches(settings: Settings, sup: Supervisor) -> list[Awaitable[None]]:
+    """What watches a running stack: the embedded broker's memory."""
+    if settings.kafka_bootstrap:
+        return []
+    return [broker.watch_memory(lambda: sup.pids().get("broker"), settings.broker_memory_warn_mb)]
+
+
+async def _run_until(stop: asyncio.Event, watches: list[Awaitable[None]]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in watches]
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def run_stack(
     settings: Settings,
     services: list[str] | None = None,
@@ -268,7 +285,7 @@ async def run_stack(
                 _write_ready_file(home, info)
                 _log().info("stack.ready", **asdict(info))
                 on_ready(info)
-                await stop.wait()
+                await _run_until(stop, _watches(settings, sup))
         finally:
             (home / "run" / READY_FILE).unlink(missing_ok=True)
             await sup.stop()

@@ -21,8 +21,15 @@ from ecrm.embedded.supervisor import StartupError
 from shared.events.catalogue import all_topics
 from shared.kafka_admin import ensure_topics
 from shared.settings import Settings
+from tests.support.events import eventually
 
 PARTS = {"postgres", "broker", "smtp-sink", "portal", "gateway"}
+
+
+def _memory_warnings(settings: Settings) -> list[str]:
+    """The stack log's warnings that the embedded broker's memory has grown past a threshold."""
+    lines = (settings.home / "logs" / "stack.log").read_text().splitlines()
+    return [line for line in lines if "broker.memory_high" in line]
 
 
 def send_mail(port: int) -> None:
@@ -36,7 +43,7 @@ def send_mail(port: int) -> None:
 async def test_a_stack_serves_through_the_gateway_and_stops_without_orphans(
     make_settings: Callable[..., Settings], alive: Callable[[int], bool]
 ) -> None:
-    settings = make_settings()
+    settings = make_settings(broker_memory_warn_mb=1)  # the broker is past it once started
     stack = EmbeddedStack(settings, services=[]).start()
     try:
         pids = stack.pids()
@@ -55,6 +62,8 @@ async def test_a_stack_serves_through_the_gateway_and_stops_without_orphans(
         assert await ensure_topics(f"127.0.0.1:{settings.embedded_kafka_port}", all_topics()) == []
         await asyncio.to_thread(send_mail, settings.smtp_sink_port)
         assert len(smtp_sink.read_messages(settings.home / "mail")) == 1
+        warned = await eventually(lambda: _memory_warnings(settings), timeout=20)
+        assert len(warned) == 1 and "rss_mb=" in warned[0]  # the next one at a doubling
     finally:
         await asyncio.to_thread(stack.stop)
     assert not any(alive(pid) for pid in pids.values())
