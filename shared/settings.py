@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # every relay send costs per partition (8 -> 2: the stack's CPU per tracked event 279 -> 216
     # µs, broker 61 -> 23). Existing topics keep theirs.
     topic_partitions: int = 2
-    # The embedded broker keeps every event in memory (~1 KB each) and never gives it back:
+    # The embedded broker keeps every event in memory (~300 bytes each) and never gives it back:
     # `ecrm up` warns when it passes this size, then at every doubling.
     broker_memory_warn_mb: int = Field(default=2048, ge=1)
 
