@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-import psutil
 
+from ecrm.embedded.broker import resident_mb
 from ecrm.topology import available_services, service_url
 from shared import outbox
 from shared.events.catalogue import all_topics
@@ -67,9 +67,9 @@ def _embedded_broker_mb(settings: Settings) -> int | None:
     """The embedded broker's resident memory (its log lives there), when this home runs one."""
     try:
         pid = int((settings.home / "run" / "broker.pid").read_text())
-        return round(psutil.Process(pid).memory_info().rss / 2**20)
-    except (OSError, ValueError, psutil.Error):
+    except (OSError, ValueError):
         return None
+    return resident_mb(pid)
 
 
 async def collect(settings: Settings) -> dict[str, Any]:

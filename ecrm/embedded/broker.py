@@ -95,7 +95,7 @@ async def watch_memory(
     every doubling: its log lives there and only a restart gives it back. Runs until cancelled."""
     threshold = warn_mb
     while True:
-        rss_mb = _rss_mb(broker_pid())
+        rss_mb = resident_mb(broker_pid())
         if rss_mb is not None and rss_mb >= threshold:
             structlog.get_logger("ecrm.embedded.broker").warning(
                 "broker.memory_high",
@@ -110,7 +110,8 @@ async def watch_memory(
         await asyncio.sleep(interval_s)
 
 
-def _rss_mb(pid: int | None) -> int | None:
+def resident_mb(pid: int | None) -> int | None:
+    """A process's resident memory in MiB; None without a process."""
     if pid is None:
         return None
     try:
