@@ -66,17 +66,24 @@ async def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> list[Pa
 
 
 async def events_held(bootstrap: str, topics: list[str]) -> int:
-    """How many records the broker holds on `topics`: per partition, its end offset less its
-    log start (what retention has not removed; the embedded broker removes nothing)."""
+    """How many records the broker holds on `topics`, all together."""
+    return sum((await records_held(bootstrap, topics)).values())
+
+
+async def records_held(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    """How many records the broker holds on each of `topics`: per partition, its end offset
+    less its log start (what retention has not removed; the embedded broker removes nothing)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = await _partitions(consumer, topics)
-        if not tps:
-            return 0
-        starts = await consumer.beginning_offsets(tps)
-        ends = await log_ends(bootstrap, tps)
-        return sum(max(0, ends[tp] - starts[tp]) for tp in tps)
+        counts = dict.fromkeys(topics, 0)
+        if tps:
+            starts = await consumer.beginning_offsets(tps)
+            ends = await log_ends(bootstrap, tps)
+            for tp in tps:
+                counts[tp.topic] += max(0, ends[tp] - starts[tp])
+        return counts
     finally:
         await consumer.stop()
 

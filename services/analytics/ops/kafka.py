@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
-from shared.kafka_admin import consumer_lag, log_ends
+from shared.kafka_admin import consumer_lag, records_held
 
 TIMEOUT_S = 5.0
 
@@ -45,18 +45,6 @@ async def _dead_letter_counts(bootstrap: str) -> dict[str, int]:
     await consumer.start()
     try:
         topics = sorted(t for t in await consumer.topics() if t.endswith(".dlq"))
-        tps = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        if not tps:
-            return {}
-        ends = await log_ends(bootstrap, tps)
-        starts = await consumer.beginning_offsets(tps)
-        counts = dict.fromkeys(topics, 0)
-        for tp in tps:
-            counts[tp.topic] += max(ends[tp] - starts[tp], 0)
-        return counts
     finally:
         await consumer.stop()
+    return await records_held(bootstrap, topics) if topics else {}
