@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -108,6 +108,21 @@ async def transaction_starting_with(
     await conn.execute("COMMIT")
 
 
+COMMAND_TIMEOUT_S = 10.0  # an API request waits at most this long for the database, then 503
+ANSWER_MARGIN_S = 1.0
+
+
+def effect_deadline(sent_at: datetime) -> datetime:
+    """The latest server time at which a statement sent at `sent_at` may still take effect.
+
+    Its caller waits `COMMAND_TIMEOUT_S` for the answer, then tells its client that nothing was
+    kept. A statement in its own transaction that writes only while `now() < deadline` keeps
+    that promise without the two round trips of BEGIN and COMMIT: a server that stalls (frozen,
+    or the statement queued in its socket) and runs it later writes nothing. It takes the
+    service's and the server's clocks within `ANSWER_MARGIN_S` of each other."""
+    return sent_at + timedelta(seconds=COMMAND_TIMEOUT_S - ANSWER_MARGIN_S)
+
+
 async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
@@ -115,7 +130,7 @@ async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
         max_size=size,
         init=init_connection,
         reset=keep_session,
-        command_timeout=10,  # an API request waits at most this long for the database, then 503
+        command_timeout=COMMAND_TIMEOUT_S,
         max_inactive_connection_lifetime=60,
     )
 

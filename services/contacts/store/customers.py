@@ -68,11 +68,8 @@ async def insert_customer(
 
 async def create(conn: asyncpg.Connection, body: CustomerIn) -> asyncpg.Record:
     fields = body.model_dump(exclude={"consent", "identities"}, exclude_none=True)
-    if not body.identities:  # the common case: one statement
-        # In an explicit transaction all the same: if the database stalls past the timeout the
-        # caller is told 503, and a COMMIT never sent guarantees nothing was kept.
-        async with conn.transaction():
-            row = await create_customer(conn, fields, dict(body.consent), "api")
+    if not body.identities:  # the common case: one statement in its own transaction
+        row = await create_customer(conn, fields, dict(body.consent), "api")
         if row is None:
             raise conflict("a customer with this email already exists", field="email")
         return row
