@@ -19,6 +19,16 @@ ON CONFLICT DO NOTHING
 """
 
 
+_TRIGGER_EACH = """
+INSERT INTO messages (id, journey_id, trigger_event_id, customer_id, context, send_after)
+SELECT gen_random_uuid(), j.id, e.event_id, e.customer_id, '{}',
+       now() + make_interval(secs => j.delay_seconds)
+FROM journeys j, unnest($1::uuid[], $2::uuid[]) AS e(event_id, customer_id)
+WHERE j.enabled AND j.trigger = $3
+ON CONFLICT DO NOTHING
+"""
+
+
 def public(row: Any) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
@@ -103,6 +113,11 @@ async def trigger(
 async def trigger_each(
     conn: asyncpg.Connection, trigger_name: str, events: list[tuple[str, str]]
 ) -> None:
-    """`trigger` for each (event id, customer id), with no context; pipelined (one round trip)."""
-    args = [(uuid.UUID(eid), uuid.UUID(cid), {}, trigger_name) for eid, cid in events]
-    await conn.executemany(_TRIGGER, args)
+    """`trigger` for each (event id, customer id), with no context, in one statement (a
+    create's CustomerCreated comes to this once, with or without a journey to start)."""
+    await conn.execute(
+        _TRIGGER_EACH,
+        [uuid.UUID(eid) for eid, _ in events],
+        [uuid.UUID(cid) for _, cid in events],
+        trigger_name,
+    )
