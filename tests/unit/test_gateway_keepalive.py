@@ -1,10 +1,10 @@
 """The gateway lets an idle upstream connection go before the service does.
 
 When a service closes a keep-alive connection at the moment the gateway writes a request on it,
-the request fails with a 502 that the gateway cannot retry for a POST (seen once in 187,400
-tracking calls of a bench step, and reproduced at about 1 in 3,000-9,000 calls spaced by the
-service's keep-alive timeout). With the gateway's idle timeout the shorter one, the gateway
-closes first and that race cannot happen.
+the request fails with a 502 that the gateway cannot retry for a POST: "connection reset by
+peer", reproduced at about 1 in 3,000-9,000 calls spaced by the service's keep-alive timeout
+(bench/RESULTS.md, run 52). With the gateway's idle timeout the shorter one, the gateway closes
+first and that race cannot happen.
 """
 
 from __future__ import annotations
