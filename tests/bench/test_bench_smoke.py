@@ -30,6 +30,7 @@ def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure():
     for field in FIELDS:
         assert isinstance(report[field], (int, float)) and report[field] > 0, (field, report)
     assert report["ack_errors_at_70pct"] == 0 and report["api_errors"] == 0
+    assert report["gateway_errors"] == {}  # the gateway's own failures, by cause: none here
     assert report["ingest_steps"][0]["errors"] == 0
     # bounded lag is judged on a 2 s step here: present, not necessarily reached on CI
     assert report["ingest_events_per_s"] in (0, report["ingest_burst_events_per_s"])
