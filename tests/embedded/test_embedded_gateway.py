@@ -13,10 +13,12 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from bench.gateway_log import proxy_errors
 from ecrm.embedded import gateway
 from ecrm.embedded.supervisor import Supervisor
 from ecrm.topology import ALL_SERVICES, PORTAL, service_port
 from shared.settings import Settings
+from tests.support.events import eventually
 
 ROUTES = [
     ("/healthz", PORTAL),
@@ -165,6 +167,10 @@ async def test_a_stopped_upstream_answers_503_problem_at_once(
         assert body["status"] == 503 and body["title"] == "Service unavailable"
         assert "sales" in body["detail"]
         assert (await client.get("/api/v1/customers")).status_code == 200
+        # the gateway's log says why, and the bench counts it (`gateway_errors`)
+        log = settings.home.resolve() / "logs" / "gateway.log"
+        refused = "dial tcp <address>: connect: connection refused"
+        await eventually(lambda: proxy_errors(log).get(refused, 0) >= 1, timeout=5)
     finally:
         await upstreams.start(echo_app("sales"), port)
     assert (await client.get("/api/v1/deals")).json()["upstream"] == "sales"
