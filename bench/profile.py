@@ -163,13 +163,16 @@ async def _wal(
     admin: asyncpg.Connection, stack: EmbeddedStack, start: str, end: str, events: int
 ) -> dict[str, Any]:
     total = await admin.fetchval("SELECT $2::pg_lsn - $1::pg_lsn", start, end)
-    blocks = await admin.fetch(
-        "SELECT relfilenode, sum(block_data_length + block_fpi_length) AS bytes"
-        " FROM pg_get_wal_block_info($1, $2) GROUP BY relfilenode ORDER BY bytes DESC LIMIT $3",
-        start,
-        end,
-        TOP,
-    )
+    try:
+        blocks = await admin.fetch(
+            "SELECT relfilenode, sum(block_data_length + block_fpi_length) AS bytes"
+            " FROM pg_get_wal_block_info($1, $2) GROUP BY relfilenode ORDER BY bytes DESC LIMIT $3",
+            start,
+            end,
+            TOP,
+        )
+    except asyncpg.exceptions.UndefinedFileError:  # a long run: its first segments are recycled
+        return {"bytes_per_event": round(total / events), "by_relation": None}
     names = await _relation_names(stack)
     return {
         "bytes_per_event": round(total / events),
