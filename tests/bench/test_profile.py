@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 
+import asyncpg
+
+from bench import profile
 from bench.profile import top_frames
 
 SIGN_INS = ["--sign-ins", "0.02"]  # the option works: 2 % of the calls sign in a new user
@@ -52,3 +55,22 @@ def test_profile_of_creates_reports_cpu_and_statements_per_create():
     assert report["drain_s"] is not None  # every reader of the customer stream caught up
     assert report["us_per_event"]["contacts"] > 0
     assert any(s["database"] == "ecrm_contacts" for s in report["statements"])
+
+
+async def test_the_wal_of_a_run_whose_first_segments_are_recycled(infra):
+    """A long run: the WAL it wrote first is gone by its end. Its size per event is still known;
+    the split by relation is not, and the profile says so instead of failing."""
+    admin = await asyncpg.connect(infra.server_dsn)
+    try:
+        await admin.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        start = await admin.fetchval("SELECT pg_current_wal_lsn()")
+        for _ in range(8):  # a record, then a new segment: eight segments behind the start
+            await admin.execute("SELECT pg_logical_emit_message(false, 'test', 'x')")
+            await admin.execute("SELECT pg_switch_wal()")
+        await admin.execute("CHECKPOINT")  # the segments before it are removed or recycled
+        end = await admin.fetchval("SELECT pg_current_wal_lsn()")
+        wal = await profile._wal(admin, None, start, end, events=100)  # type: ignore[arg-type]
+    finally:
+        await admin.close()
+    assert wal["by_relation"] is None
+    assert wal["bytes_per_event"] > 8 * 16 * 1024 * 1024 // 100 * 0.9
