@@ -15,6 +15,7 @@ from bench import creates, e2e, ingest, maintenance, raw
 from bench.cpu import CpuMeter, us_per_event
 from bench.gateway_log import proxy_errors
 from bench.memory import MemorySampler, rounded
+from ecrm.embedded import gateway
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
 from ecrm.topology import ALL_SERVICES
@@ -135,9 +136,7 @@ async def run(smoke: bool = False) -> dict[str, Any]:
         report["memory_mb_at_end"] = rounded(await memory.stop())
         report["memory_peak_mb"] = rounded(memory.peak_mb)
         report["memory_peak_total_mb"] = round(memory.peak_total_mb)
-        report["gateway_errors"] = proxy_errors(
-            stack.settings.home.resolve() / "logs" / "gateway.log"
-        )
+        report["gateway_errors"] = proxy_errors(gateway.log_path(stack.settings))
     report["duration_s"] = round(time.perf_counter() - started, 1)
     shutil.rmtree(home, ignore_errors=True)
     return report

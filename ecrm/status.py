@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 
 from ecrm.embedded.broker import resident_mb
+from ecrm.embedded.supervisor import recorded_pids
 from ecrm.topology import available_services, service_url
 from shared import outbox
 from shared.events.catalogue import all_topics
@@ -65,11 +66,7 @@ async def _events_held(settings: Settings) -> int | None:
 
 def _embedded_broker_mb(settings: Settings) -> int | None:
     """The embedded broker's resident memory (its log lives there), when this home runs one."""
-    try:
-        pid = int((settings.home / "run" / "broker.pid").read_text())
-    except (OSError, ValueError):
-        return None
-    return resident_mb(pid)
+    return resident_mb(recorded_pids(settings.home / "run").get("broker"))
 
 
 async def collect(settings: Settings) -> dict[str, Any]:

@@ -95,13 +95,18 @@ async def answers(url: str) -> bool:
     return await http_status(url) > 0
 
 
+def log_path(settings: Settings) -> Path:
+    """Caddy's log (JSON): the bench and the tests read the gateway's own failures there."""
+    return settings.home.resolve() / "logs" / "gateway.log"
+
+
 def gateway_spec(settings: Settings) -> ProcessSpec:
     return ProcessSpec(
         name="gateway",
         argv=caddy_argv("run"),
         env=gateway_env(settings),
         ready=lambda: answers(f"{gateway_url(settings)}/healthz"),
-        log_path=settings.home.resolve() / "logs" / "gateway.log",
+        log_path=log_path(settings),
         cwd=PROJECT_ROOT,
         ready_timeout=30.0,
     )

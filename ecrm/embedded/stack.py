@@ -34,6 +34,7 @@ from ecrm.embedded.supervisor import (
     Supervisor,
     death_signal,
     log_tail,
+    recorded_pids,
     signal_group,
 )
 from ecrm.topology import PORTAL, available_services, service_port, service_url
@@ -327,13 +328,8 @@ class EmbeddedStack:
         return json.loads((self.home / "run" / READY_FILE).read_text())
 
     def pids(self) -> dict[str, int]:
-        """The live pid of every child, from `ECRM_HOME/run/<name>.pid` (a child crashing
-        meanwhile removes its file between the listing and the read: it is left out)."""
-        found = {}
-        for path in (self.home / "run").glob("*.pid"):
-            with contextlib.suppress(FileNotFoundError):
-                found[path.stem] = int(path.read_text())
-        return found
+        """The live pid of every child (`supervisor.recorded_pids`)."""
+        return recorded_pids(self.home / "run")
 
     def start(self) -> EmbeddedStack:
         argv = [sys.executable, "-m", "ecrm.embedded.stack"]

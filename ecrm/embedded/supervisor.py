@@ -118,6 +118,16 @@ def log_tail(path: Path | None, limit: int = 2000) -> str:
         return fh.read().decode("utf-8", "replace")
 
 
+def recorded_pids(run_dir: Path) -> dict[str, int]:
+    """The live pid of every child, from `<run_dir>/<name>.pid` (a child crashing meanwhile
+    removes its file between the listing and the read: it is left out)."""
+    found = {}
+    for path in run_dir.glob("*.pid"):
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            found[path.stem] = int(path.read_text())
+    return found
+
+
 def signal_group(pid: int, sig: signal.Signals) -> None:
     """Signal a child's whole process group (its session), ignoring one that is gone."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -168,7 +168,7 @@ async def test_a_stopped_upstream_answers_503_problem_at_once(
         assert "sales" in body["detail"]
         assert (await client.get("/api/v1/customers")).status_code == 200
         # the gateway's log says why, and the bench counts it (`gateway_errors`)
-        log = settings.home.resolve() / "logs" / "gateway.log"
+        log = gateway.log_path(settings)
         refused = "dial tcp <address>: connect: connection refused"
         await eventually(lambda: proxy_errors(log).get(refused, 0) >= 1, timeout=5)
     finally:

@@ -13,15 +13,7 @@ from shared.ids import uuid7
 
 _TRIGGER = """
 INSERT INTO messages (id, journey_id, trigger_event_id, customer_id, context, send_after)
-SELECT gen_random_uuid(), j.id, $1, $2, $3, now() + make_interval(secs => j.delay_seconds)
-FROM journeys j WHERE j.enabled AND j.trigger = $4
-ON CONFLICT DO NOTHING
-"""
-
-
-_TRIGGER_EACH = """
-INSERT INTO messages (id, journey_id, trigger_event_id, customer_id, context, send_after)
-SELECT gen_random_uuid(), j.id, e.event_id, e.customer_id, '{}',
+SELECT gen_random_uuid(), j.id, e.event_id, e.customer_id, $4,
        now() + make_interval(secs => j.delay_seconds)
 FROM journeys j, unnest($1::uuid[], $2::uuid[]) AS e(event_id, customer_id)
 WHERE j.enabled AND j.trigger = $3
@@ -105,7 +97,7 @@ async def trigger(
     context: dict[str, Any],
 ) -> int:
     status = await conn.execute(
-        _TRIGGER, uuid.UUID(event_id), uuid.UUID(customer_id), context, trigger_name
+        _TRIGGER, [uuid.UUID(event_id)], [uuid.UUID(customer_id)], trigger_name, context
     )
     return int(status.split()[-1])
 
@@ -116,8 +108,9 @@ async def trigger_each(
     """`trigger` for each (event id, customer id), with no context, in one statement (a
     create's CustomerCreated comes to this once, with or without a journey to start)."""
     await conn.execute(
-        _TRIGGER_EACH,
+        _TRIGGER,
         [uuid.UUID(eid) for eid, _ in events],
         [uuid.UUID(cid) for _, cid in events],
         trigger_name,
+        {},
     )

@@ -75,7 +75,7 @@ async def create_customer(
     created = await conn.fetchrow(
         _CREATE, outbox_rows, customer_id, row["email"], row["phone"], row["first_name"],
         row["last_name"], row["company"], row["tags"], row["attributes"], row["stage"],
-        consent_doc, now, effect_deadline(datetime.now(UTC)),
+        consent_doc, now, effect_deadline(now),
     )  # fmt: skip
     if created["late"]:
         raise LateForItsCaller("the database ran the create after its deadline; nothing was kept")
