@@ -21,6 +21,7 @@ import asyncpg
 import orjson
 
 from bench.payloads import batch
+from shared import outbox
 from shared.kafka_admin import PartitionLag, consumer_lag
 
 BOUNDED_LAG_S = 1.0
@@ -150,13 +151,13 @@ async def pipeline_backlog(dsn: str, bootstrap: str, streams: tuple[Stream, ...]
     group of the streams."""
     conn = await asyncpg.connect(dsn)
     try:
-        outbox = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        unpublished = await outbox.backlog(conn)
     finally:
         await conn.close()
     lags = await asyncio.gather(
         *(consumer_lag(bootstrap, g, [s.topic]) for s in streams for g in s.groups)
     )
-    return outbox + not_applied_by_all(p for lag in lags for p in lag)
+    return unpublished + not_applied_by_all(p for lag in lags for p in lag)
 
 
 def not_applied_by_all(lags: Iterable[PartitionLag]) -> int:

@@ -19,6 +19,7 @@ from shared.events.base import Event
 from shared.ids import uuid7
 
 NOTIFY_CHANNEL = "ecrm_outbox"
+REPLAY_PAYLOAD = "replay"  # rows below the relay's read floor are unpublished again
 
 COLUMNS = "event_id, topic, key, ce_type, subject, occurred_at, data"
 
@@ -136,18 +137,31 @@ class RelayWakeup:
                 return
 
 
+# Above the relay's floor (shared.relay_floor): below it every row is published, and the walk
+# through the dead index entries of published rows would cost a read per row since the last
+# vacuum.
+BACKLOG = """
+SELECT count(*) FROM outbox
+WHERE published_at IS NULL AND id > (SELECT id FROM outbox_floor)
+"""
+
+
 async def backlog(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    return await conn.fetchval(BACKLOG)
 
 
 async def mark_for_replay(conn: asyncpg.Connection, since: datetime | None = None) -> int:
-    """Queue already-published rows for publishing again (consumers dedupe by event id)."""
-    status = await conn.execute(
-        "UPDATE outbox SET published_at = NULL"
-        " WHERE published_at IS NOT NULL AND ($1::timestamptz IS NULL OR created_at >= $1)",
-        since,
-    )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    """Queue already-published rows for publishing again (consumers dedupe by event id).
+
+    The rows and the relay's notice to read from the start again commit together."""
+    async with conn.transaction():
+        status = await conn.execute(
+            "UPDATE outbox SET published_at = NULL"
+            " WHERE published_at IS NOT NULL AND ($1::timestamptz IS NULL OR created_at >= $1)",
+            since,
+        )
+        await conn.execute("UPDATE outbox_floor SET id = 0, replays = replays + 1")
+        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}, '{REPLAY_PAYLOAD}'")
     return int(status.split()[-1])
 
 

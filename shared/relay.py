@@ -24,15 +24,18 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from shared import election, metrics
 from shared.cloudevents import headers_for
 from shared.logging import get_logger
-from shared.outbox import NOTIFY_CHANNEL, purge_published
+from shared.outbox import NOTIFY_CHANNEL, REPLAY_PAYLOAD, purge_published
+from shared.relay_floor import MARK, MARK_PUBLISHED, REPLAYS, SNAPSHOT_XMIN, ReadFloor, stored
 
 log = get_logger(__name__)
 
-# Ids and times as text, formatted by PostgreSQL: the relay only copies them into headers.
-_SELECT = """
+# Ids and times as text, formatted by PostgreSQL: the relay only copies them into headers. The
+# read starts above the floor (shared.relay_floor) and reports its snapshot's xmin for it.
+_SELECT = f"""
 SELECT id, event_id::text AS event_id, topic, key, ce_type, subject, data::text AS data,
-       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS ce_time
-FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS ce_time,
+       {SNAPSHOT_XMIN} AS snapshot_xmin, {REPLAYS} AS replays
+FROM outbox WHERE published_at IS NULL AND id > $2 ORDER BY id LIMIT $1
 """
 
 STATEMENT_TIMEOUT_S = 10  # a stalled server: retry, rather than wait on it for ever
@@ -85,6 +88,7 @@ class OutboxRelay:
         self.source = f"/ecrm/{service}"
         self._wake = asyncio.Event()
         self._lock_key = f"outbox-relay:{service}"
+        self.floor = ReadFloor(enabled=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay while elected; stand by while another process is (or until it is gone)."""
@@ -103,7 +107,11 @@ class OutboxRelay:
                     await conn.close()
 
     async def _relay_on(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
-        await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        # The stored floor: a replay while no session listened has set it back to 0.
+        self.floor = await stored(conn)
+        if not self.floor.enabled:
+            log.warning("relay.floor_disabled", reason="outbox_id_seq caches or cycles")
+        await conn.add_listener(NOTIFY_CHANNEL, self._notified)
         # A mark lost in a crash only publishes its rows again, which consumers dedupe: the
         # relay need not wait for the WAL flush, and the writers' commits do not queue behind it.
         await conn.execute("SET synchronous_commit = off")
@@ -128,18 +136,34 @@ class OutboxRelay:
             if sent < self.batch_size:
                 await self._wait_for_work()
 
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload == REPLAY_PAYLOAD:
+            self.floor.rescan()
+        self._wake.set()
+
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         """Publish one batch; returns how many rows were published. `conn` holds the lock."""
-        rows = await conn.fetch(_SELECT, self.batch_size, timeout=STATEMENT_TIMEOUT_S)
+        floor = self.floor
+        rows = await conn.fetch(
+            _SELECT, self.batch_size, floor.start(), timeout=STATEMENT_TIMEOUT_S
+        )
         if not rows:
             return 0
         await self._send(rows)
+        first, last = rows[0], rows[-1]["id"]
+        covered = floor.covered(last, len(rows) == self.batch_size, first["snapshot_xmin"])
         await conn.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            MARK_PUBLISHED,
             [r["id"] for r in rows],
+            covered,
+            first["replays"],
             timeout=STATEMENT_TIMEOUT_S,
         )
+        floor.raise_to(covered)
         metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
+        if floor.needs_mark():  # for the next read, which comes after the writes under way
+            mark = await conn.fetchrow(MARK, timeout=STATEMENT_TIMEOUT_S)
+            floor.note_mark(mark["last_id"], mark["xid"])
         return len(rows)
 
     async def _send(self, rows: list[asyncpg.Record]) -> None:

@@ -23,7 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from faststream.kafka import KafkaBroker, TopicPartition
 from faststream.specification import AsyncAPI
 
-from shared import consuming, election, inbox, metrics
+from shared import consuming, election, inbox, metrics, outbox
 from shared.db import create_pool, ensure_database, migrate
 from shared.events.base import Event
 from shared.http import (
@@ -283,9 +283,7 @@ class Runtime:
     async def refresh_gauges(self) -> None:
         with contextlib.suppress(Exception):
             async with self.db.acquire(timeout=2) as conn:
-                backlog = await conn.fetchval(
-                    "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-                )
+                backlog = await outbox.backlog(conn)
             metrics.OUTBOX_BACKLOG.labels(self.name).set(backlog)
 
     async def _housekeeping(self) -> None:

@@ -33,7 +33,7 @@ async def test_relayed_ids_and_times_are_the_rows_own(infra):
                         conn, [outbox.row_of(CustomerDeleted(customer_id="c1"))], notify=False
                     )
                     await conn.execute("UPDATE outbox SET occurred_at = $1", moment)
-                    row = (await conn.fetch(_SELECT, 10))[0]
+                    row = (await conn.fetch(_SELECT, 10, 0))[0]
                     stored = await conn.fetchrow("SELECT event_id, occurred_at FROM outbox")
                     await conn.execute("DELETE FROM outbox")
                 headers = headers_for(row["event_id"], row["ce_type"], "/t", row["ce_time"], None)

@@ -1,0 +1,195 @@
+"""The relay's read starts above the rows it has published (shared.relay_floor), and never above
+a row that can still appear: one whose transaction is still open, one queued for publishing
+again (`ecrm replay`), even while the relay's session was away."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from shared import outbox, relay_floor
+from shared.relay import OutboxRelay, make_producer
+from shared.relay_floor import MARK_PUBLISHED
+from tests.platform.relays import relay_database, rows_on
+from tests.support.events import eventually, read_topic
+
+STORED_FLOOR = "SELECT id FROM outbox_floor"
+RELAY_SESSION = """
+SELECT pid FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 1
+  AND ((classid::bigint << 32) | objid::bigint) = hashtext($1)::bigint
+"""
+
+
+async def _write(pool: asyncpg.Pool, topic: str, count: int) -> list[int]:
+    """Commit `count` rows in one transaction; their ids."""
+    async with pool.acquire() as conn, conn.transaction():
+        event_ids = await outbox.add_rows(conn, rows_on(topic, count))
+        rows = await conn.fetch(
+            "SELECT id FROM outbox WHERE event_id = ANY($1::uuid[]) ORDER BY id", event_ids
+        )
+    return [r["id"] for r in rows]
+
+
+async def _all_published(pool: asyncpg.Pool) -> bool:
+    return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+class RunningRelay:
+    def __init__(self, infra, name: str) -> None:  # type: ignore[no-untyped-def]
+        self.infra, self.name = infra, name
+
+    async def __aenter__(self) -> RunningRelay:
+        self.dsn, self.pool, self.topic = await relay_database(self.infra, self.name)
+        self.producer = make_producer(self.infra.bootstrap)
+        await self.producer.start()
+        self.relay = OutboxRelay(self.name, self.pool, self.dsn, self.producer, poll_interval=0.1)
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.relay.run(self.stop))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.producer.stop()
+        await self.pool.close()
+
+    async def published_rounds(self, rounds: int, count: int = 10) -> list[int]:
+        """Commit rows `rounds` times, each time until the relay has published them. The floor
+        rises on a read that finds rows (to the mark taken after the previous such read): by
+        the last round it is past every round but the last."""
+        ids: list[int] = []
+        for _ in range(rounds):
+            ids += await _write(self.pool, self.topic, count)
+            await eventually(lambda: _all_published(self.pool), timeout=10)
+        return ids
+
+    async def terminate_session(self) -> int:
+        """End the relay's session (as a lost connection does); the pid it had."""
+        [holder] = await self.pool.fetch(RELAY_SESSION, f"outbox-relay:{self.name}")
+        await self.pool.execute("SELECT pg_terminate_backend($1)", holder["pid"])
+        return holder["pid"]
+
+    async def new_session_after(self, old_pid: int) -> None:
+        async def elected() -> bool:
+            holders = await self.pool.fetch(RELAY_SESSION, f"outbox-relay:{self.name}")
+            return bool(holders) and holders[0]["pid"] != old_pid
+
+        await eventually(elected, timeout=15)
+        await asyncio.sleep(0.2)  # past reading its floor
+
+    async def floor_reaches(self, row_id: int) -> None:
+        async def reached() -> bool:
+            return self.relay.floor.id >= row_id
+
+        await eventually(reached, timeout=10)
+
+
+async def test_the_floor_rises_past_published_rows_but_not_past_an_open_transaction(infra):
+    async with RunningRelay(infra, "relay_floor_open") as running:
+        pool, topic, relay = running.pool, running.topic, running.relay
+        first = await running.published_rounds(5)
+        await running.floor_reaches(first[-11])
+
+        straggler = rows_on(topic, 1)
+        async with pool.acquire() as conn:
+            slow = conn.transaction()
+            await slow.start()
+            try:
+                await outbox.add_rows(conn, straggler)  # its id is taken; it commits last
+                held = await conn.fetchval("SELECT max(id) FROM outbox")
+                later = await running.published_rounds(5)
+                assert min(later) > held
+                assert relay.floor.id < held, "the floor passed a row that may still commit"
+                assert await pool.fetchval(STORED_FLOOR) < held
+            finally:
+                await slow.commit()
+
+        await eventually(lambda: _all_published(pool), timeout=10)
+        last = await running.published_rounds(3)
+        await running.floor_reaches(last[-11])
+        assert await pool.fetchval(STORED_FLOOR) == relay.floor.id  # stored with the marks
+        records = [env.id for _, env in await read_topic(infra.bootstrap, topic) if env]
+        assert str(straggler[0]["event_id"]) in records
+        assert len(records) == len(set(records)) == len(first) + 1 + len(later) + len(last)
+
+
+async def test_rows_queued_again_are_published_again_even_after_the_session_was_lost(infra):
+    async with RunningRelay(infra, "relay_floor_replay") as running:
+        pool = running.pool
+        ids = await running.published_rounds(3)
+        await running.floor_reaches(ids[-11])
+
+        async with pool.acquire() as conn, conn.transaction():
+            assert await outbox.mark_for_replay(conn) == len(ids)
+            assert await outbox.backlog(conn) == len(ids)  # the stored floor is back at 0
+        await eventually(lambda: _all_published(pool), timeout=10)
+        await running.published_rounds(2)
+        await running.floor_reaches(ids[-1])
+
+        # A new session starts from the stored floor...
+        stored = await pool.fetchval(STORED_FLOOR)
+        assert stored >= ids[-1]
+        first_session = await running.terminate_session()
+        await running.new_session_after(first_session)
+        assert running.relay.floor.id == stored
+
+        # ...unless a replay came while no session listened: then from 0.
+        second_session = await running.terminate_session()
+        async with pool.acquire() as conn:
+            assert await outbox.mark_for_replay(conn) == len(ids) + 20
+        await running.new_session_after(second_session)
+        await eventually(lambda: _all_published(pool), timeout=15)
+        records = [env.id for _, env in await read_topic(infra.bootstrap, running.topic) if env]
+        assert len(set(records)) == len(ids) + 20
+        assert len(records) == 3 * len(ids) + 2 * 20
+
+
+async def test_an_outbox_id_is_taken_only_after_the_transaction_id(infra):
+    """The floor's proof needs it: an insert that took its id before its xid could commit under
+    a floor raised by a snapshot that never knew about it."""
+    async with RunningRelay(infra, "relay_floor_xid") as running:
+        default = await running.pool.fetchval(
+            "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef"
+            " WHERE adrelid = 'outbox'::regclass AND adnum = 1"
+        )
+        async with running.pool.acquire() as conn:
+            # nextval() itself takes an xid when it logs the sequence ahead (every 32 values):
+            # the first value after a fresh start does, the next ones do not.
+            await conn.fetchval(f"SELECT {default}")
+        async with running.pool.acquire() as conn, conn.transaction():
+            assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is None
+            taken = await conn.fetchval(f"SELECT {default}")
+            assert taken is not None
+            assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is not None
+
+
+async def test_a_read_from_before_a_replay_cannot_raise_the_stored_floor(infra):
+    _dsn, pool, topic = await relay_database(infra, "relay_floor_race")
+    try:
+        ids = await _write(pool, topic, 3)
+        async with pool.acquire() as conn:
+            seen_by_read = await conn.fetchval("SELECT replays FROM outbox_floor")
+            await outbox.mark_for_replay(conn)  # after the read, before its marks
+            await conn.execute(MARK_PUBLISHED, ids, ids[-1], seen_by_read)
+            assert await conn.fetchval(STORED_FLOOR) == 0
+            await conn.execute(MARK_PUBLISHED, ids, ids[-1], seen_by_read + 1)
+            assert await conn.fetchval(STORED_FLOOR) == ids[-1]
+    finally:
+        await pool.close()
+
+
+async def test_a_floor_above_a_reset_sequence_is_reset_when_a_session_starts(infra):
+    _dsn, pool, topic = await relay_database(infra, "relay_floor_reset")
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("TRUNCATE outbox RESTART IDENTITY")
+            await conn.execute("UPDATE outbox_floor SET id = 1000")  # from before the reset
+            assert (await relay_floor.stored(conn)).start() == 0
+            assert await outbox.backlog(conn) == 0
+            await _write(pool, topic, 3)
+            assert await outbox.backlog(conn) == 3
+    finally:
+        await pool.close()
