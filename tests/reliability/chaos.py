@@ -17,7 +17,7 @@ import traceback
 from typing import Any
 
 from ecrm.embedded.stack import EmbeddedStack
-from tests.reliability import report, runner, stackctl
+from tests.reliability import report, runner, server_errors, stackctl
 from tests.reliability.context import RunContext
 
 
@@ -75,6 +75,9 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         }
     finally:
         stack.stop()
+    logs = stack.home / "logs"
+    result["server_errors"] = server_errors.unhandled(logs)
+    result["gateway_errors"] = server_errors.gateway(logs)
     result["home"] = str(stack.home)
     if not result["violations"] and not args.keep:
         shutil.rmtree(stack.home, ignore_errors=True)
