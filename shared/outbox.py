@@ -19,7 +19,8 @@ from shared.events.base import Event
 from shared.ids import uuid7
 
 NOTIFY_CHANNEL = "ecrm_outbox"
-REPLAY_PAYLOAD = "replay"  # rows below the relay's read floor are unpublished again
+# A NOTIFY payload `floor:<id>`: rows above that id were queued for publishing again.
+LOWERED_FLOOR = "floor:"
 
 COLUMNS = "event_id, topic, key, ce_type, subject, occurred_at, data"
 
@@ -150,19 +151,26 @@ async def backlog(conn: asyncpg.Connection) -> int:
     return await conn.fetchval(BACKLOG)
 
 
+# The rows queued, and the relay's floor (shared.relay_floor) lowered to just below the first.
+_REPLAY = """
+WITH queued AS (
+    UPDATE outbox SET published_at = NULL
+    WHERE published_at IS NOT NULL AND ($1::timestamptz IS NULL OR created_at >= $1)
+    RETURNING id)
+UPDATE outbox_floor SET id = least(id, (SELECT min(id) - 1 FROM queued)), replays = replays + 1
+RETURNING id AS floor, (SELECT count(*) FROM queued) AS queued
+"""
+
+
 async def mark_for_replay(conn: asyncpg.Connection, since: datetime | None = None) -> int:
     """Queue already-published rows for publishing again (consumers dedupe by event id).
 
-    The rows and the relay's notice to read from the start again commit together."""
+    The rows, the lowered floor and the relay's notice of it commit together."""
     async with conn.transaction():
-        status = await conn.execute(
-            "UPDATE outbox SET published_at = NULL"
-            " WHERE published_at IS NOT NULL AND ($1::timestamptz IS NULL OR created_at >= $1)",
-            since,
-        )
-        await conn.execute("UPDATE outbox_floor SET id = 0, replays = replays + 1")
-        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}, '{REPLAY_PAYLOAD}'")
-    return int(status.split()[-1])
+        replay = await conn.fetchrow(_REPLAY, since)
+        notice = f"{LOWERED_FLOOR}{replay['floor']}"
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, notice)
+    return replay["queued"]
 
 
 PURGE_BATCH = 10_000

@@ -24,8 +24,18 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from shared import election, metrics
 from shared.cloudevents import headers_for
 from shared.logging import get_logger
-from shared.outbox import NOTIFY_CHANNEL, REPLAY_PAYLOAD, purge_published
-from shared.relay_floor import MARK, MARK_PUBLISHED, REPLAYS, SNAPSHOT_XMIN, ReadFloor, stored
+from shared.outbox import LOWERED_FLOOR, NOTIFY_CHANNEL, purge_published
+from shared.relay_floor import (
+    CHECK_S,
+    CHECK_TIMEOUT_S,
+    LOWER_BELOW_UNPUBLISHED,
+    MARK,
+    MARK_PUBLISHED,
+    REPLAYS,
+    SNAPSHOT_XMIN,
+    ReadFloor,
+    stored,
+)
 
 log = get_logger(__name__)
 
@@ -77,6 +87,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_interval: float = 0.5,
         retention_hours: int = 168,
+        check_s: float = CHECK_S,
     ) -> None:
         self.service = service
         self.pool = pool
@@ -85,6 +96,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.retention_hours = retention_hours
+        self.check_s = check_s
         self.source = f"/ecrm/{service}"
         self._wake = asyncio.Event()
         self._lock_key = f"outbox-relay:{service}"
@@ -107,11 +119,19 @@ class OutboxRelay:
                     await conn.close()
 
     async def _relay_on(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
-        # The stored floor: a replay while no session listened has set it back to 0.
+        # The stored floor: a replay while no session listened has lowered it.
         self.floor = await stored(conn)
         if not self.floor.enabled:
             log.warning("relay.floor_disabled", reason="outbox_id_seq caches or cycles")
         await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+        checks = asyncio.create_task(self._check_below_floor(stop))
+        try:
+            await self._publish_while_elected(conn, stop)
+        finally:
+            checks.cancel()
+            await asyncio.gather(checks, return_exceptions=True)
+
+    async def _publish_while_elected(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         # A mark lost in a crash only publishes its rows again, which consumers dedupe: the
         # relay need not wait for the WAL flush, and the writers' commits do not queue behind it.
         await conn.execute("SET synchronous_commit = off")
@@ -137,9 +157,26 @@ class OutboxRelay:
                 await self._wait_for_work()
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        if payload == REPLAY_PAYLOAD:
-            self.floor.rescan()
+        if payload.startswith(LOWERED_FLOOR):
+            self.floor.lower_to(int(payload.removeprefix(LOWERED_FLOOR)))
         self._wake.set()
+
+    async def _check_below_floor(self, stop: asyncio.Event) -> None:
+        """Now and then, unpublished rows below the floor (only a change by hand puts them
+        there) are looked for on a pooled connection: the walk may be long, and publishing
+        goes on meanwhile."""
+        while not stop.is_set():
+            await election.sleep_or_stop(stop, self.check_s)
+            try:
+                floor = await self.pool.fetchval(
+                    LOWER_BELOW_UNPUBLISHED, self.floor.id, timeout=CHECK_TIMEOUT_S
+                )
+            except Exception as exc:  # the database away: the next check comes anyway
+                log.warning("relay.floor_check_failed", error=repr(exc))
+                continue
+            if floor is not None:
+                log.warning("relay.unpublished_below_floor", lowered_to=floor)
+                self.floor.lower_to(floor)
 
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         """Publish one batch; returns how many rows were published. `conn` holds the lock."""

@@ -20,24 +20,26 @@ once PostgreSQL proves that no row at or below it can still commit:
 
 The floor is kept in `outbox_floor`, written in the transaction that marks the rows published:
 a new relay session starts from it, and backlog counts (`shared.outbox.backlog`) count above it.
-A replay (`mark_for_replay`) sets it back to 0 and bumps `replays`; the relay writes its floor
-only while `replays` is what its read saw, so a read from before a replay cannot raise it again,
-and the replay's NOTIFY sends the relay back to 0 as well.
+A replay (`mark_for_replay`) lowers it to just below the first row it queued and bumps
+`replays`; the relay writes its floor only while `replays` is what its read saw, so a read from
+before a replay cannot raise it again, and the replay's NOTIFY carries the lowered floor to the
+relay's session.
 
 xmin is cluster-wide: a long transaction anywhere on the server (another service's, an open
 psql session) keeps the marks from ripening, and the reads then start where they did, as slow
-as before but complete. Every `FULL_SCAN_S` the relay reads from 0 anyway, a safety net for
-rows changed by hand (use `ecrm replay`, which resets the floor).
+as before but complete. Every `CHECK_S` the relay looks for unpublished rows below its floor,
+on a pooled connection so that the walk never holds up publishing (rows changed by hand: use
+`ecrm replay`, which lowers the floor), and lowers the floor under any it finds.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import asyncpg
 
-FULL_SCAN_S = 300.0
+CHECK_S = 300.0
+CHECK_TIMEOUT_S = 300.0  # the walk from the index's start: every row published since a vacuum
 
 # The CASE reads the sequence before it asks for a transaction id: the order the proof needs.
 MARK = """
@@ -54,6 +56,15 @@ SELECT seqcache = 1 AND NOT seqcycle FROM pg_sequence WHERE seqrelid = 'outbox_i
 # Read in the relay's read, from its snapshot.
 SNAPSHOT_XMIN = "(SELECT pg_snapshot_xmin(pg_current_snapshot()))::text::bigint"
 REPLAYS = "(SELECT replays FROM outbox_floor)"
+
+# Unpublished rows at or below the floor ($1), changed by hand: the stored floor goes below
+# them (a replay's way), and the lowered floor is returned. Nothing when there are none.
+LOWER_BELOW_UNPUBLISHED = """
+WITH below AS (SELECT min(id) AS first FROM outbox WHERE published_at IS NULL AND id <= $1)
+UPDATE outbox_floor SET id = least(id, (SELECT first - 1 FROM below)), replays = replays + 1
+WHERE (SELECT first FROM below) IS NOT NULL
+RETURNING id
+"""
 
 # A sequence reset below the stored floor (TRUNCATE ... RESTART IDENTITY) resets the floor.
 _RESET_ABOVE_SEQUENCE = """
@@ -77,28 +88,22 @@ class Mark:
 class ReadFloor:
     """The id above which the relay reads (`id`), and the mark it waits on to raise it."""
 
-    def __init__(
-        self, start_id: int = 0, *, enabled: bool = True, full_scan_s: float = FULL_SCAN_S
-    ) -> None:
+    def __init__(self, start_id: int = 0, *, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.full_scan_s = full_scan_s
         self.id = start_id if enabled else 0
         self.mark: Mark | None = None
-        self._rescan = False
-        self._rescan_at = time.monotonic() + full_scan_s
+        self._lower_to: int | None = None
 
-    def rescan(self) -> None:
-        """Read from the start from the next round on: rows below the floor were queued for
+    def lower_to(self, floor: int) -> None:
+        """Read from just above `floor` from the next round on: rows above it were queued for
         publishing again. Not at once: the round under way may still raise the floor, from a
         read that came before those rows."""
-        self._rescan = True
+        self._lower_to = floor if self._lower_to is None else min(self._lower_to, floor)
 
     def start(self) -> int:
         """The id the next read starts above."""
-        if self._rescan or time.monotonic() >= self._rescan_at:
-            self._rescan = False
-            self._rescan_at = time.monotonic() + self.full_scan_s
-            self.id = 0
+        if self._lower_to is not None:
+            self.id, self._lower_to = min(self.id, self._lower_to), None
         return self.id
 
     def needs_mark(self) -> bool:

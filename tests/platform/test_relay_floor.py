@@ -37,14 +37,16 @@ async def _all_published(pool: asyncpg.Pool) -> bool:
 
 
 class RunningRelay:
-    def __init__(self, infra, name: str) -> None:  # type: ignore[no-untyped-def]
-        self.infra, self.name = infra, name
+    def __init__(self, infra, name: str, check_s: float = 300) -> None:  # type: ignore[no-untyped-def]
+        self.infra, self.name, self.check_s = infra, name, check_s
 
     async def __aenter__(self) -> RunningRelay:
         self.dsn, self.pool, self.topic = await relay_database(self.infra, self.name)
         self.producer = make_producer(self.infra.bootstrap)
         await self.producer.start()
-        self.relay = OutboxRelay(self.name, self.pool, self.dsn, self.producer, poll_interval=0.1)
+        self.relay = OutboxRelay(
+            self.name, self.pool, self.dsn, self.producer, poll_interval=0.1, check_s=self.check_s
+        )
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(self.relay.run(self.stop))
         return self
@@ -171,14 +173,29 @@ async def test_a_read_from_before_a_replay_cannot_raise_the_stored_floor(infra):
     try:
         ids = await _write(pool, topic, 3)
         async with pool.acquire() as conn:
+            await conn.execute("UPDATE outbox SET published_at = now()")
+            await conn.execute("UPDATE outbox_floor SET id = $1", ids[-1])  # as a relay would
             seen_by_read = await conn.fetchval("SELECT replays FROM outbox_floor")
-            await outbox.mark_for_replay(conn)  # after the read, before its marks
+            assert await outbox.mark_for_replay(conn) == 3  # after the read, before its marks
+            assert await conn.fetchval(STORED_FLOOR) == ids[0] - 1
             await conn.execute(MARK_PUBLISHED, ids, ids[-1], seen_by_read)
-            assert await conn.fetchval(STORED_FLOOR) == 0
+            assert await conn.fetchval(STORED_FLOOR) == ids[0] - 1
             await conn.execute(MARK_PUBLISHED, ids, ids[-1], seen_by_read + 1)
             assert await conn.fetchval(STORED_FLOOR) == ids[-1]
     finally:
         await pool.close()
+
+
+async def test_rows_unpublished_by_hand_below_the_floor_are_found_and_published(infra):
+    async with RunningRelay(infra, "relay_floor_by_hand", check_s=0.5) as running:
+        pool = running.pool
+        ids = await running.published_rounds(3)
+        await running.floor_reaches(ids[-11])
+        await pool.execute("UPDATE outbox SET published_at = NULL WHERE id = $1", ids[0])
+        await eventually(lambda: _all_published(pool), timeout=10)
+        assert await pool.fetchval(STORED_FLOOR) >= ids[-11]  # published again, raised again
+        records = [env.id for _, env in await read_topic(infra.bootstrap, running.topic) if env]
+        assert len(records) == len(ids) + 1 and len(set(records)) == len(ids)
 
 
 async def test_a_floor_above_a_reset_sequence_is_reset_when_a_session_starts(infra):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from shared.relay_floor import ReadFloor
 
 
@@ -34,21 +32,15 @@ def test_a_full_batch_raises_the_floor_only_to_its_last_row_and_keeps_the_mark()
     assert floor.start() == 500 and floor.needs_mark()
 
 
-def test_a_rescan_starts_from_zero_at_the_next_round_not_the_current_one():
+def test_a_lowered_floor_applies_from_the_next_round_not_the_current_one():
     floor = marked()
-    floor.rescan()  # notified while the round's read was on its way
+    floor.lower_to(120)  # notified while the round's read was on its way
+    floor.lower_to(300)  # the lowest notice counts
     floor.raise_to(floor.covered(700, False, 90))
-    assert floor.start() == 0
-    assert floor.id == 0
-
-
-def test_the_safety_net_reads_from_zero_every_period():
-    floor = ReadFloor(full_scan_s=0.05)
-    floor.note_mark(500, 90)
+    assert floor.id == 500
+    assert floor.start() == 120
     floor.raise_to(floor.covered(700, False, 90))
-    assert floor.start() == 500
-    time.sleep(0.06)
-    assert floor.start() == 0
+    assert floor.start() == 120  # the mark was used up: it waits for the next one
 
 
 def test_a_new_session_starts_from_the_stored_floor_unless_disabled():
