@@ -157,9 +157,9 @@ class OutboxRelay:
                 await self._wait_for_work()
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._wake.set()
         if payload.startswith(LOWERED_FLOOR):
             self.floor.lower_to(int(payload.removeprefix(LOWERED_FLOOR)))
-        self._wake.set()
 
     async def _check_below_floor(self, stop: asyncio.Event) -> None:
         """Now and then, unpublished rows below the floor (only a change by hand puts them
