@@ -213,3 +213,20 @@ async def test_a_floor_above_a_reset_sequence_is_reset_when_a_session_starts(inf
             assert await outbox.backlog(conn) == 3
     finally:
         await pool.close()
+
+
+async def test_a_sequence_that_caches_ids_turns_the_floor_off(infra):
+    """Each session then hands out ids from its own cached range, out of order in time."""
+    _dsn, pool, _topic = await relay_database(infra, "relay_floor_cache")
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE outbox_floor SET id = 0")
+            assert (await relay_floor.stored(conn)).enabled
+            await conn.execute("ALTER SEQUENCE outbox_id_seq CACHE 20")
+            try:
+                floor = await relay_floor.stored(conn)
+                assert not floor.enabled and not floor.needs_mark()
+            finally:
+                await conn.execute("ALTER SEQUENCE outbox_id_seq CACHE 1")
+    finally:
+        await pool.close()
