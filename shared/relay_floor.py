@@ -68,7 +68,8 @@ RETURNING id
 
 # A sequence reset below the stored floor (TRUNCATE ... RESTART IDENTITY) resets the floor.
 _RESET_ABOVE_SEQUENCE = """
-UPDATE outbox_floor SET id = 0 WHERE id > (SELECT last_value FROM outbox_id_seq)
+UPDATE outbox_floor SET id = 0
+WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM outbox_id_seq)
 """
 
 # In the transaction that marks the rows published ($1: their ids): the new floor ($2), unless a

@@ -206,7 +206,7 @@ async def test_a_floor_above_a_reset_sequence_is_reset_when_a_session_starts(inf
     try:
         async with pool.acquire() as conn:
             await conn.execute("TRUNCATE outbox RESTART IDENTITY")
-            await conn.execute("UPDATE outbox_floor SET id = 1000")  # from before the reset
+            await conn.execute("UPDATE outbox_floor SET id = 1")  # from before the reset
             assert (await relay_floor.stored(conn)).start() == 0
             assert await outbox.backlog(conn) == 0
             await _write(pool, topic, 3)
