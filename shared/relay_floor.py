@@ -41,11 +41,15 @@ import asyncpg
 CHECK_S = 300.0
 CHECK_TIMEOUT_S = 300.0  # the walk from the index's start: every row published since a vacuum
 
+# The last id the outbox sequence handed out (a fresh one has not handed out `last_value` yet).
+_LAST_HANDED_OUT = (
+    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM outbox_id_seq"
+)
+
 # The CASE reads the sequence before it asks for a transaction id: the order the proof needs.
-MARK = """
+MARK = f"""
 SELECT v AS last_id, CASE WHEN v IS NOT NULL THEN pg_current_xact_id()::text::bigint END AS xid
-FROM (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS v
-      FROM outbox_id_seq) AS seq
+FROM ({_LAST_HANDED_OUT}) AS seq(v)
 """
 
 # A sequence that hands out cached ranges (or wraps around) gives ids out of order in time.
@@ -67,10 +71,7 @@ RETURNING id
 """
 
 # A sequence reset below the stored floor (TRUNCATE ... RESTART IDENTITY) resets the floor.
-_RESET_ABOVE_SEQUENCE = """
-UPDATE outbox_floor SET id = 0
-WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM outbox_id_seq)
-"""
+_RESET_ABOVE_SEQUENCE = f"UPDATE outbox_floor SET id = 0 WHERE id > ({_LAST_HANDED_OUT})"
 
 # In the transaction that marks the rows published ($1: their ids): the new floor ($2), unless a
 # replay came after the read ($3: the replays the read saw).

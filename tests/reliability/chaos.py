@@ -16,6 +16,8 @@ import time
 import traceback
 from typing import Any
 
+from bench.gateway_log import proxy_errors
+from ecrm.embedded import gateway
 from ecrm.embedded.stack import EmbeddedStack
 from tests.reliability import report, runner, server_errors, stackctl
 from tests.reliability.context import RunContext
@@ -75,9 +77,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         }
     finally:
         stack.stop()
-    logs = stack.home / "logs"
-    result["server_errors"] = server_errors.unhandled(logs)
-    result["gateway_errors"] = server_errors.gateway(logs)
+    result["server_errors"] = server_errors.unhandled(stack.home / "logs")
+    result["gateway_errors"] = proxy_errors(gateway.log_path(stack.settings))
     result["home"] = str(stack.home)
     if not result["violations"] and not args.keep:
         shutil.rmtree(stack.home, ignore_errors=True)

@@ -8,8 +8,6 @@ import collections
 import json
 from pathlib import Path
 
-from bench.gateway_log import proxy_errors
-
 
 def unhandled(logs: Path) -> dict[str, dict[str, int]]:
     """Per service, its `http.unhandled` entries and uvicorn's "Exception in ASGI application"
@@ -20,10 +18,6 @@ def unhandled(logs: Path) -> dict[str, dict[str, int]]:
         if counts:
             found[log.stem] = dict(counts)
     return found
-
-
-def gateway(logs: Path) -> dict[str, int]:
-    return proxy_errors(logs / "gateway.log")
 
 
 _NEXT_RECORD = ("INFO:", "ERROR:", "WARNING:", "DEBUG:", "CRITICAL:", "{", "--- ")
