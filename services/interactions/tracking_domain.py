@@ -83,24 +83,24 @@ def parse_call(raw: Any, request: RequestInfo, kind: str | None = None) -> Track
         if raw.get("sentAt") is not None
         else _time_value(request.sent_at, "sentAt")
     )
-    return TrackedCall(
-        interaction_id=uuid7(),
-        message_id=_message_id(raw),
-        kind=kind,
-        channel=channel_of(kind, context),
-        name=_name(kind, raw),
-        anonymous_id=anonymous_id,
-        user_id=user_id,
-        group_id=_identifier(raw, "groupId"),
-        previous_id=_identifier(raw, "previousId"),
-        email=email_of(traits, context),
-        path=_path(kind, properties, context),
-        occurred_at=corrected_time(_time(raw, "timestamp"), sent_at, request.received_at),
-        sent_at=sent_at,
-        received_at=request.received_at,
-        properties=properties,
-        traits=traits,
-        context=context,
+    return TrackedCall(  # positional, in the fields' order: keywords cost twice as much
+        uuid7(),
+        _message_id(raw),
+        kind,
+        channel_of(kind, context),
+        _name(kind, raw),
+        anonymous_id,
+        user_id,
+        _identifier(raw, "groupId"),
+        _identifier(raw, "previousId"),
+        email_of(traits, context),
+        _path(kind, properties, context),
+        corrected_time(_time(raw, "timestamp"), sent_at, request.received_at),
+        sent_at,
+        request.received_at,
+        properties,
+        traits,
+        context,
     )
 
 
@@ -140,6 +140,8 @@ def corrected_time(
 
 
 def channel_of(kind: str, context: dict[str, Any]) -> str:
+    if "os" not in context and "device" not in context:  # most web calls
+        return "mobile" if kind == "screen" else "web"
     os_info = context.get("os") if isinstance(context.get("os"), dict) else {}
     device = context.get("device") if isinstance(context.get("device"), dict) else {}
     os_name = str(os_info.get("name", "")).lower()
@@ -150,6 +152,8 @@ def channel_of(kind: str, context: dict[str, Any]) -> str:
 
 
 def email_of(traits: dict[str, Any], context: dict[str, Any]) -> str | None:
+    if not traits and "traits" not in context:  # an anonymous visitor's call
+        return None
     context_traits = context.get("traits") if isinstance(context.get("traits"), dict) else {}
     for source in (traits, context_traits):
         value = source.get("email")
@@ -207,6 +211,8 @@ def _object(raw: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _identifier(raw: dict[str, Any], name: str) -> str | None:
     value = raw.get(name)
+    if value.__class__ is str and 0 < len(value) <= MAX_ID_LENGTH:  # nearly every id
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):

@@ -24,6 +24,15 @@ def test_uuid7_sorts_by_creation():
     assert all(i.version == 7 for i in ids)
 
 
+def test_uuid7_is_a_plain_uuid():
+    made = uuid7()
+    parsed = uuid.UUID(str(made))
+    assert made == parsed and hash(made) == hash(parsed) and made.bytes == parsed.bytes
+    assert made.variant == uuid.RFC_4122 and made.is_safe is uuid.SafeUUID.unknown
+    assert abs(int.from_bytes(made.bytes[:6], "big") - time.time_ns() // 1_000_000) < 1_000
+    assert len({uuid7() for _ in range(10_000)}) == 10_000
+
+
 def test_cursor_round_trip_and_garbage():
     assert decode_cursor(encode_cursor(["x", 3])) == ["x", 3]
     with pytest.raises(Problem) as err:
