@@ -40,21 +40,6 @@ def rows_from(document: str, occurred_at: str) -> str:
     """
 
 
-def insert_rows_of(document: str, occurred_at: str, sources: str) -> str:
-    """SQL inserting the outbox rows of a JSON document (as `rows_from`) whose `source` field is
-    among the ids of subquery `sources`, in the document's order: for a statement that writes
-    business rows and the events of those it really wrote (a CTE's RETURNING) at once."""
-    return f"""
-    INSERT INTO outbox ({COLUMNS})
-    SELECT {_SELECTED.format(occurred_at=occurred_at)}
-    FROM ROWS FROM (json_to_recordset({document}::text::json)
-        AS ({_DOCUMENT_ROW}, source uuid)) WITH ORDINALITY
-        AS r(event_id, topic, key, ce_type, subject, data, source, position)
-    WHERE r.source IN ({sources})
-    ORDER BY r.position
-    """
-
-
 _INSERT_ROWS = f"INSERT INTO outbox ({COLUMNS}) {rows_from('$1', '$2')}"
 # One round trip: the rows and the wake-up call (delivered on commit only).
 _INSERT = f"""

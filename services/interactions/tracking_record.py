@@ -16,7 +16,6 @@ from services.interactions.store import identities, interactions, metrics, timel
 from services.interactions.tracking_domain import TrackedCall, stored_call
 from shared import outbox
 from shared.events.contacts import Identity, IdentityRequest
-from shared.events.interactions import InteractionRecorded, VisitorInteractionRecorded
 from shared.service import Runtime
 
 SERVICE = "interactions"
@@ -29,14 +28,12 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
     async with runtime.db.acquire() as conn, identities.writing_touches(conn):
         known = await identities.lookup(conn, {p for c in calls for p in c.identities()})
         customers = {c.interaction_id: _customer_of(c, known) for c in calls}
-        recorded = {c.interaction_id: recorded_data(c, customers[c.interaction_id]) for c in calls}
-        events = [_event_row(data, call_id) for call_id, data in recorded.items()]
-        new_ids = await interactions.insert_new(conn, calls, customers, events)
+        new_ids = await interactions.insert_new(conn, calls, customers, publish=True)
         new = [c for c in calls if c.interaction_id in new_ids]
         entries = [
-            timeline_domain.from_interaction(recorded[c.interaction_id], c.interaction_id)
+            timeline_domain.from_interaction(recorded_data(c, customer), c.interaction_id)
             for c in new
-            if customers[c.interaction_id]
+            if (customer := customers[c.interaction_id])
         ]
         await metrics.mark_pending(conn, await timeline.add(conn, entries))
         requests = [outbox.row_of(e) for e in identity_requests(new, known)]
@@ -44,14 +41,6 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
     if (new or requests) and runtime.relay_wakeup is not None:
         runtime.relay_wakeup.poke()
     return len(new)
-
-
-def _event_row(data: dict[str, Any], call_id: uuid.UUID) -> dict[str, Any]:
-    """The outbox row of a call's InteractionRecorded, naming the call (`insert_new` keeps the
-    rows of new calls only)."""
-    row = outbox.raw_row(recorded_type(data), recorded_key(data), data)
-    row["source"] = call_id
-    return row
 
 
 def _customer_of(call: TrackedCall, known: dict[tuple[str, str], uuid.UUID]) -> uuid.UUID | None:
@@ -63,8 +52,10 @@ def _customer_of(call: TrackedCall, known: dict[tuple[str, str], uuid.UUID]) -> 
 
 
 def recorded_data(call: TrackedCall, customer_id: uuid.UUID | None) -> dict[str, Any]:
-    """InteractionRecorded's data, built without the model (the hot path of ingestion); a unit
-    test holds it to `InteractionRecorded`."""
+    """InteractionRecorded's data, built without the model: the timeline entries of known
+    customers' calls (and of calls attributed later) are made from it. The events themselves are
+    built by the statement that stores the calls (`store.interactions.insert_new`); a unit test
+    holds this to the model, a test on PostgreSQL holds those events to this."""
     return {
         "interaction_id": str(call.interaction_id),
         "message_id": call.message_id,
@@ -89,16 +80,6 @@ def late_entries(rows: list[Any], customer_id: uuid.UUID) -> list[timeline_domai
         timeline_domain.from_interaction(recorded_data(c, customer_id), c.interaction_id)
         for c in calls
     ]
-
-
-def recorded_type(data: dict[str, Any]) -> type[InteractionRecorded]:
-    """A known customer's touch, or a visitor's (its own topic: see VisitorInteractionRecorded)."""
-    return InteractionRecorded if data["customer_id"] else VisitorInteractionRecorded
-
-
-def recorded_key(data: dict[str, Any]) -> str:
-    """`InteractionRecorded.key()` of that data."""
-    return data["customer_id"] or data["anonymous_id"] or data["user_id"] or data["interaction_id"]
 
 
 def identity_requests(

@@ -18,8 +18,6 @@ from services.interactions.tracking_domain import (
 from services.interactions.tracking_record import (
     identity_requests,
     recorded_data,
-    recorded_key,
-    recorded_type,
 )
 from shared.db import dump_json
 from shared.events.interactions import InteractionRecorded, VisitorInteractionRecorded
@@ -104,6 +102,32 @@ def test_channel_is_mobile_for_screens_and_mobile_devices():
     assert channel_of("screen", {}) == "mobile"
     assert channel_of("track", {"os": {"name": "iOS"}}) == "mobile"
     assert channel_of("page", {"library": {"name": "analytics.js"}}) == "web"
+    assert channel_of("track", {"device": {"type": "Android"}}) == "mobile"
+    assert channel_of("track", {"os": {"name": "Linux"}, "device": "phone"}) == "web"
+    assert channel_of("screen", {"os": {"name": "Linux"}}) == "mobile"
+
+
+def test_ids_up_to_255_characters_and_empty_ones_missing():
+    call = parse_call({"type": "page", "userId": "u" * 255, "anonymousId": ""}, RequestInfo(NOW))
+    assert call.user_id == "u" * 255 and call.anonymous_id is None
+    with pytest.raises(InvalidCall) as caught:
+        parse_call({"type": "page", "userId": "u" * 256}, RequestInfo(NOW))
+    assert caught.value.field == "userId"
+
+
+def test_the_email_of_a_call_comes_from_its_traits_or_its_context_traits():
+    def email(raw: dict) -> str | None:
+        return parse_call(
+            {"type": "track", "event": "E", "userId": "u", **raw}, RequestInfo(NOW)
+        ).email
+
+    assert email({"context": {"traits": {"email": "Ada@X.io"}}}) == "ada@x.io"
+    assert (
+        email({"traits": {"email": "b@y.io"}, "context": {"traits": {"email": "a@x.io"}}})
+        == "b@y.io"
+    )
+    assert email({"traits": {"name": "no address"}}) is None
+    assert email({"context": {"traits": "not an object"}}) is None
 
 
 def test_a_missing_message_id_is_made_up_and_numbers_become_strings():
@@ -124,13 +148,11 @@ def test_the_hot_path_data_is_exactly_what_the_event_model_publishes(raw, custom
     customer_id = uuid.uuid4() if customer else None
     call = parse_call(raw, RequestInfo(datetime.now(UTC)))
     data = recorded_data(call, customer_id)
-    event_type = recorded_type(data)
-    assert event_type is (InteractionRecorded if customer else VisitorInteractionRecorded)
+    event_type = InteractionRecorded if customer else VisitorInteractionRecorded
     model = event_type.model_validate(data)
     assert orjson.loads(dump_json(data)) == orjson.loads(
         dump_json(model.model_dump(mode="json"))
     ) | {"occurred_at": call.occurred_at.isoformat()}
-    assert recorded_key(data) == model.key()
     assert set(data) == set(event_type.model_fields)
 
 

@@ -5,33 +5,79 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
 from services.interactions.tracking_domain import TrackedCall
 from shared import outbox
 from shared.db import dump_json
+from shared.events.interactions import InteractionRecorded, VisitorInteractionRecorded
+from shared.ids import uuid7
 
-_INSERT = """
-INSERT INTO interactions (id, message_id, kind, channel, name, anonymous_id, user_id, customer_id,
-                          group_id, previous_id, properties, traits, context, occurred_at,
-                          sent_at, received_at)
-SELECT id, message_id, kind, channel, name, anonymous_id, user_id, customer_id, group_id,
-       previous_id, properties, traits, context, occurred_at, sent_at, received_at
-FROM json_to_recordset($1::text::json)
-     AS c(id uuid, message_id text, kind text, channel text, name text, anonymous_id text,
-          user_id text, customer_id uuid, group_id text, previous_id text, properties json,
-          traits json, context json, occurred_at timestamptz, sent_at timestamptz,
-          received_at timestamptz)
+_CALL_COLUMNS = """id, message_id, kind, channel, name, anonymous_id, user_id, customer_id,
+    group_id, previous_id, properties, traits, context, occurred_at, sent_at, received_at"""
+_CALL_TYPES = """id uuid, message_id text, kind text, channel text, name text, anonymous_id text,
+    user_id text, customer_id uuid, group_id text, previous_id text, properties json, traits json,
+    context json, occurred_at timestamptz, sent_at timestamptz, received_at timestamptz"""
+
+_INSERT = f"""
+INSERT INTO interactions ({_CALL_COLUMNS})
+SELECT {_CALL_COLUMNS} FROM json_to_recordset($1::text::json) AS c({_CALL_TYPES})
 ON CONFLICT (message_id) DO NOTHING
 RETURNING id
 """
 
 
-# The calls and the events of the new ones in one round trip (the hottest path).
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _published_as(column: str) -> str:
+    """SQL choosing the topic (`column` "topic") or CloudEvents type of a call's event: a known
+    customer's touch, or a visitor's (`tracking_record.recorded_type`)."""
+    known, visitor = InteractionRecorded, VisitorInteractionRecorded
+    if column == "topic":
+        known_value, visitor_value = known.topic(), visitor.topic()
+    else:
+        known_value, visitor_value = known.ce_type(), visitor.ce_type()
+    return (
+        f"CASE WHEN c.customer_id IS NULL THEN {_literal(visitor_value)}"
+        f" ELSE {_literal(known_value)} END"
+    )
+
+
+# The calls and the events of the new ones in one round trip (the hottest path). Each event's
+# data is built here from the call's own fields (`d`: InteractionRecorded's fields, in its
+# order; row_to_json writes them as compact as orjson), so a request sends its calls once
+# instead of a second document of events. `path` and `event_id` ride in the document without
+# being stored. A test holds every event to `tracking_record.recorded_data` and the model.
 _INSERT_WITH_EVENTS = f"""
-WITH new AS ({_INSERT}), events AS ({outbox.insert_rows_of("$2", "$3", "SELECT id FROM new")})
+WITH calls AS MATERIALIZED (
+    SELECT * FROM ROWS FROM (json_to_recordset($1::text::json)
+        AS ({_CALL_TYPES}, path text, event_id uuid)) WITH ORDINALITY
+        AS c({_CALL_COLUMNS}, path, event_id, position)
+), new AS (
+    INSERT INTO interactions ({_CALL_COLUMNS}) SELECT {_CALL_COLUMNS} FROM calls
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING id
+), events AS (
+    INSERT INTO outbox ({outbox.COLUMNS})
+    SELECT c.event_id, {_published_as("topic")}, k.key, {_published_as("ce_type")}, k.key,
+           $2::timestamptz, row_to_json(d)
+    FROM calls c
+    CROSS JOIN LATERAL (
+        SELECT coalesce(c.customer_id::text, c.anonymous_id, c.user_id, c.id::text) AS key
+    ) k
+    CROSS JOIN LATERAL (
+        SELECT c.id AS interaction_id, c.message_id, c.customer_id, c.anonymous_id, c.user_id,
+               c.channel, c.kind, c.name, c.path, c.properties,
+               CASE WHEN c.kind = 'identify' THEN c.traits ELSE '{{}}'::json END AS traits,
+               to_char(c.occurred_at AT TIME ZONE 'UTC',
+                       'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS occurred_at
+    ) d
+    WHERE c.id IN (SELECT id FROM new)
+    ORDER BY c.position
+)
 SELECT id FROM new
 """
 
@@ -40,11 +86,12 @@ async def insert_new(
     conn: asyncpg.Connection,
     calls: list[TrackedCall],
     customers: dict[uuid.UUID, uuid.UUID | None],
-    events: list[dict[str, Any]] | None = None,
+    *,
+    publish: bool = False,
 ) -> set[uuid.UUID]:
     """Insert the calls (one JSON document); returns the ids of those not seen before (by
-    messageId). `events`: outbox rows (`outbox.raw_row`), each naming its call's id in `source`;
-    those of the new calls are added in the same statement, in their order (the caller's
+    messageId). `publish`: the InteractionRecorded (a visitor's: VisitorInteractionRecorded) of
+    each new call is added in the same statement, in the calls' order (the caller's
     transaction wakes the relay, as `outbox.add_rows(notify=False)`)."""
     if not calls:
         return set()
@@ -69,11 +116,12 @@ async def insert_new(
         }
         for c in calls
     ]
-    if not events:
+    if not publish:
         return {r["id"] for r in await conn.fetch(_INSERT, dump_json(rows))}
-    added = await conn.fetch(
-        _INSERT_WITH_EVENTS, dump_json(rows), dump_json(events), datetime.now(UTC)
-    )
+    for row, call in zip(rows, calls, strict=True):
+        row["path"] = call.path
+        row["event_id"] = uuid7()
+    added = await conn.fetch(_INSERT_WITH_EVENTS, dump_json(rows), datetime.now(UTC))
     return {r["id"] for r in added}
 
 
