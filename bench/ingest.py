@@ -36,6 +36,7 @@ class StepResult:
     error_kinds: Counter[str] = field(default_factory=Counter)  # status and problem, or exception
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
+    sending_cpu_s: float = 0.0  # this process's CPU while the load ran (bodies made before)
     backlog_after: int = 0
     drain_s: float | None = None
 
@@ -94,7 +95,7 @@ async def open_loop(
         connector=aiohttp.TCPConnector(limit=256),
         timeout=aiohttp.ClientTimeout(total=30),
     ) as session:
-        started = time.perf_counter()
+        started, cpu_at_start = time.perf_counter(), time.process_time()
 
         async def send(i: int, body: bytes) -> None:
             scheduled = started + i * interval
@@ -116,6 +117,7 @@ async def open_loop(
 
         await asyncio.gather(*(send(i, body) for i, body in enumerate(bodies)))
         result.elapsed_s = time.perf_counter() - started
+        result.sending_cpu_s = time.process_time() - cpu_at_start
     result.sent_events = batches * size
     return result
 
