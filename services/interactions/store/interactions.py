@@ -32,19 +32,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _published_as(column: str) -> str:
-    """SQL choosing the topic (`column` "topic") or CloudEvents type of a call's event: a known
-    customer's touch, or a visitor's (`tracking_record.recorded_type`)."""
-    known, visitor = InteractionRecorded, VisitorInteractionRecorded
-    if column == "topic":
-        known_value, visitor_value = known.topic(), visitor.topic()
-    else:
-        known_value, visitor_value = known.ce_type(), visitor.ce_type()
-    return (
-        f"CASE WHEN c.customer_id IS NULL THEN {_literal(visitor_value)}"
-        f" ELSE {_literal(known_value)} END"
-    )
+def _by_customer(known: str, visitor: str) -> str:
+    """SQL choosing, for a call, the value of a known customer's touch (InteractionRecorded)
+    or of a visitor's (VisitorInteractionRecorded: no customer linked)."""
+    return f"CASE WHEN c.customer_id IS NULL THEN {_literal(visitor)} ELSE {_literal(known)} END"
 
+
+_TOPIC = _by_customer(InteractionRecorded.topic(), VisitorInteractionRecorded.topic())
+_CE_TYPE = _by_customer(InteractionRecorded.ce_type(), VisitorInteractionRecorded.ce_type())
 
 # The calls and the events of the new ones in one round trip (the hottest path). Each event's
 # data is built here from the call's own fields (`d`: InteractionRecorded's fields, in its
@@ -62,8 +57,7 @@ WITH calls AS MATERIALIZED (
     RETURNING id
 ), events AS (
     INSERT INTO outbox ({outbox.COLUMNS})
-    SELECT c.event_id, {_published_as("topic")}, k.key, {_published_as("ce_type")}, k.key,
-           $2::timestamptz, row_to_json(d)
+    SELECT c.event_id, {_TOPIC}, k.key, {_CE_TYPE}, k.key, $2::timestamptz, row_to_json(d)
     FROM calls c
     CROSS JOIN LATERAL (
         SELECT coalesce(c.customer_id::text, c.anonymous_id, c.user_id, c.id::text) AS key
