@@ -44,6 +44,12 @@ async def ensure_database(server_dsn: str, name: str) -> None:
         await conn.close()
 
 
+def utc_text(column: str) -> str:
+    """SQL: the timestamptz `column` as RFC 3339 text in UTC with six digits of microseconds,
+    whatever the session's time zone (CloudEvents' `time`, and times inside event data)."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
 def dump_json(value: object) -> str:
     """orjson, except for what it refuses (integers past 64 bits): the standard library then.
     Values orjson does not know (asyncpg's UUIDs, a subclass it refuses) go through `_plain`:

@@ -23,6 +23,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from shared import election, metrics
 from shared.cloudevents import headers_for
+from shared.db import utc_text
 from shared.logging import get_logger
 from shared.outbox import LOWERED_FLOOR, NOTIFY_CHANNEL, purge_published
 from shared.relay_floor import (
@@ -43,7 +44,7 @@ log = get_logger(__name__)
 # read starts above the floor (shared.relay_floor) and reports its snapshot's xmin for it.
 _SELECT = f"""
 SELECT id, event_id::text AS event_id, topic, key, ce_type, subject, data::text AS data,
-       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS ce_time,
+       {utc_text("occurred_at")} AS ce_time,
        {SNAPSHOT_XMIN} AS snapshot_xmin, {REPLAYS} AS replays
 FROM outbox WHERE published_at IS NULL AND id > $2 ORDER BY id LIMIT $1
 """

@@ -10,8 +10,9 @@
 ALTER TABLE outbox ALTER COLUMN id
     SET DEFAULT CASE WHEN pg_current_xact_id() IS NOT NULL THEN nextval('outbox_id_seq') END;
 
--- Written by the relay in the transaction that marks the rows published; a replay sets it back
--- to 0 and counts itself, so a relay whose read came before the replay cannot raise it again.
+-- Written by the relay in the transaction that marks the rows published; a replay lowers it to
+-- just below the first row it queues and counts itself, so a relay whose read came before the
+-- replay cannot raise it again.
 CREATE TABLE IF NOT EXISTS outbox_floor (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     id       bigint  NOT NULL DEFAULT 0,

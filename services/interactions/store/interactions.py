@@ -10,7 +10,7 @@ import asyncpg
 
 from services.interactions.tracking_domain import TrackedCall
 from shared import outbox
-from shared.db import dump_json
+from shared.db import dump_json, utc_text
 from shared.events.interactions import InteractionRecorded, VisitorInteractionRecorded
 from shared.ids import uuid7
 
@@ -66,8 +66,7 @@ WITH calls AS MATERIALIZED (
         SELECT c.id AS interaction_id, c.message_id, c.customer_id, c.anonymous_id, c.user_id,
                c.channel, c.kind, c.name, c.path, c.properties,
                CASE WHEN c.kind = 'identify' THEN c.traits ELSE '{{}}'::json END AS traits,
-               to_char(c.occurred_at AT TIME ZONE 'UTC',
-                       'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS occurred_at
+               {utc_text("c.occurred_at")} AS occurred_at
     ) d
     WHERE c.id IN (SELECT id FROM new)
     ORDER BY c.position
