@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from aiohttp import web
 
+from bench import ingest
 from bench.ingest import StepResult, not_applied_by_all
 from shared.kafka_admin import PartitionLag
 
@@ -46,9 +48,6 @@ def test_the_backlog_counts_an_event_once_however_many_groups_have_not_applied_i
 async def test_the_generators_cpu_is_counted_while_the_load_runs_only(monkeypatch):
     """Its bodies are made before the load starts, when the stack is idle: counting that CPU
     overstated how much of the machine the generator takes from the stack under load."""
-    from aiohttp import web
-
-    from bench import ingest
 
     def bodies_made_slowly(count: int, size: int, seed: int, sign_ins: float = 0.0) -> list:
         spent = time.process_time()
