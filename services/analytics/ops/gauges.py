@@ -37,10 +37,13 @@ def apply(snapshot: dict[str, Any]) -> None:
 
 
 async def keep_current(collector: OpsCollector, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            apply(await collector.snapshot())
-        except Exception as exc:  # a figure missing for a while must not end the loop
-            log.warning("ops.gauges_failed", error=repr(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), INTERVAL_S)
+    try:
+        while not stop.is_set():
+            try:
+                apply(await collector.snapshot())
+            except Exception as exc:  # a figure missing for a while must not end the loop
+                log.warning("ops.gauges_failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INTERVAL_S)
+    finally:
+        await collector.aclose()

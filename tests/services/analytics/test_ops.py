@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
+from services.analytics.ops.collector import CACHE_S, KEEPALIVE_S, OpsCollector
 from shared.cloudevents import headers_for
 from shared.events.campaigns import MessageOpened
 from tests.services.analytics import traffic
@@ -17,10 +19,14 @@ async def test_ops_overview_reports_every_part(infra, analytics_and_contacts, ht
     await publish_events(infra.bootstrap, traffic.touches(3, "web", datetime.now(UTC)))
     await caught_up(infra.bootstrap)
 
+    published_at = datetime.now(UTC)
+
     async def both_up() -> dict | None:
         body = (await http.get(f"{analytics}/api/v1/ops/overview", headers=reader)).json()
         status = {s["name"]: s["status"] for s in body["services"]}
-        return body if status["analytics"] == status["contacts"] == "ok" else None
+        # a snapshot cached from before the touches were published does not show them yet
+        fresh = datetime.fromisoformat(body["collected_at"]) > published_at
+        return body if fresh and status["analytics"] == status["contacts"] == "ok" else None
 
     body = await eventually(both_up, timeout=20)
     services = {s["name"]: s for s in body["services"]}
@@ -100,3 +106,28 @@ async def test_lag_and_dead_letters_are_exposed_to_prometheus(infra, analytics, 
 
     text = await eventually(exposed, timeout=40, interval=1)
     assert 'ecrm_service_up{name="analytics"} 1.0' in text
+
+
+async def test_the_collector_keeps_one_http_client_across_collections(
+    infra, analytics_and_contacts
+):
+    collector = OpsCollector(infra.settings())
+
+    async def statuses() -> dict[str, str]:
+        snapshot = await collector.snapshot()
+        return {s["name"]: s["status"] for s in snapshot["services"]}
+
+    try:
+        first = await statuses()
+        client = collector._http
+        # past the cache and the client's keep-alive expiry: its idle connections are gone
+        await asyncio.sleep(KEEPALIVE_S + CACHE_S)
+        second = await statuses()
+        assert collector._http is client and client is not None
+        assert first["analytics"] == second["analytics"] == "ok"
+        assert first["contacts"] == second["contacts"] == "ok"
+        await collector.aclose()
+        await asyncio.sleep(CACHE_S)
+        assert (await statuses())["contacts"] == "ok"  # closed, then made again when needed
+    finally:
+        await collector.aclose()
