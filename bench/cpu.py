@@ -27,9 +27,10 @@ class CpuMeter:
     def start(self) -> None:
         self.before = {n: self._cpu(p) for n, p in self.procs.items()}
 
-    def stop(self, seconds: float) -> dict[str, float]:
+    def stop(self, seconds: float, digits: int = 2) -> dict[str, float]:
         return {
-            n: round((self._cpu(p) - self.before[n]) / seconds, 2) for n, p in self.procs.items()
+            n: round((self._cpu(p) - self.before[n]) / seconds, digits)
+            for n, p in self.procs.items()
         }
 
 

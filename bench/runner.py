@@ -23,6 +23,17 @@ from ecrm.topology import ALL_SERVICES
 # Events/s of the ingestion steps: every 1,250 from 5,000 (and 6,875) to 20,000, then 22,500 and
 # 25,000. Steps go up until one is not even absorbed.
 STEPS = [5000.0, 6250.0, 6875.0, *(7500.0 + 1250.0 * i for i in range(11)), 22500.0, 25000.0]
+SETTLE_S = 5.0  # after start-up: consumers elected, first relay rounds and metadata done
+
+
+async def idle_cores(stack: EmbeddedStack, seconds: float) -> dict[str, float]:
+    """What the stack takes of the machine with no traffic at all: its loops, polls and waiting
+    broker fetches. The same cost runs under load, where it is a share of every event's."""
+    await asyncio.sleep(SETTLE_S)
+    meter = CpuMeter(stack.pids())
+    meter.start()
+    await asyncio.sleep(seconds)
+    return meter.stop(seconds, digits=3)
 
 
 async def find_max_rate(
@@ -81,6 +92,9 @@ async def run(smoke: bool = False) -> dict[str, Any]:
         memory = MemorySampler(stack.pids(), interval_s=1.0 if smoke else 5.0)
         report["memory_mb_at_start"] = rounded(memory.sample())
         memory.start()
+        idle = await idle_cores(stack, seconds)
+        report["idle_cpu_cores"] = idle
+        report["idle_cpu_cores_total"] = round(sum(idle.values()), 3)
         report["raw_broker_events_per_s"] = round(
             await raw.broker_events_per_s(bootstrap, 5000 if smoke else 200_000)
         )

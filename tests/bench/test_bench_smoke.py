@@ -47,3 +47,8 @@ def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure():
     assert report["memory_peak_total_mb"] >= sum(report["memory_mb_at_start"].values()) - len(
         components
     )
+    # the stack at rest: every component's cores with no traffic, and their sum
+    assert set(report["idle_cpu_cores"]) == components
+    assert all(0 <= cores < 2 for cores in report["idle_cpu_cores"].values())
+    assert report["idle_cpu_cores_total"] > 0  # at least the broker's waiting fetches
+    assert report["idle_cpu_cores_total"] == round(sum(report["idle_cpu_cores"].values()), 3)
