@@ -25,18 +25,14 @@ LOWERED_FLOOR = "floor:"
 COLUMNS = "event_id, topic, key, ce_type, subject, occurred_at, data"
 
 
-# A row of a JSON document of outbox rows (`row_of`, `raw_row`), as json_to_recordset reads it.
-_DOCUMENT_ROW = "event_id uuid, topic text, key text, ce_type text, subject text, data json"
-_SELECTED = "event_id, topic, key, ce_type, subject, {occurred_at}::timestamptz, data"
-
-
 def rows_from(document: str, occurred_at: str) -> str:
     """SQL selecting the outbox `COLUMNS` from a JSON document of rows (`row_of`, `raw_row`,
     written with `dump_json`) in parameter `document`, stamped with parameter `occurred_at`:
     one parameter however many rows, far cheaper to encode than one array per column."""
     return f"""
-    SELECT {_SELECTED.format(occurred_at=occurred_at)}
-    FROM json_to_recordset({document}::text::json) AS r({_DOCUMENT_ROW})
+    SELECT event_id, topic, key, ce_type, subject, {occurred_at}::timestamptz, data
+    FROM json_to_recordset({document}::text::json)
+        AS r(event_id uuid, topic text, key text, ce_type text, subject text, data json)
     """
 
 

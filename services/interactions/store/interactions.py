@@ -20,12 +20,18 @@ _CALL_TYPES = """id uuid, message_id text, kind text, channel text, name text, a
     user_id text, customer_id uuid, group_id text, previous_id text, properties json, traits json,
     context json, occurred_at timestamptz, sent_at timestamptz, received_at timestamptz"""
 
-_INSERT = f"""
-INSERT INTO interactions ({_CALL_COLUMNS})
-SELECT {_CALL_COLUMNS} FROM json_to_recordset($1::text::json) AS c({_CALL_TYPES})
-ON CONFLICT (message_id) DO NOTHING
-RETURNING id
-"""
+
+def _insert_from(calls: str) -> str:
+    """SQL storing the calls of FROM-clause `calls` (alias `c`) not seen before (by messageId);
+    it returns their ids."""
+    return f"""
+    INSERT INTO interactions ({_CALL_COLUMNS}) SELECT {_CALL_COLUMNS} FROM {calls}
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING id
+    """
+
+
+_INSERT = _insert_from(f"json_to_recordset($1::text::json) AS c({_CALL_TYPES})")
 
 
 def _literal(text: str) -> str:
@@ -51,11 +57,7 @@ WITH calls AS MATERIALIZED (
     SELECT * FROM ROWS FROM (json_to_recordset($1::text::json)
         AS ({_CALL_TYPES}, path text, event_id uuid)) WITH ORDINALITY
         AS c({_CALL_COLUMNS}, path, event_id, position)
-), new AS (
-    INSERT INTO interactions ({_CALL_COLUMNS}) SELECT {_CALL_COLUMNS} FROM calls
-    ON CONFLICT (message_id) DO NOTHING
-    RETURNING id
-), events AS (
+), new AS ({_insert_from("calls c")}), events AS (
     INSERT INTO outbox ({outbox.COLUMNS})
     SELECT c.event_id, {_TOPIC}, k.key, {_CE_TYPE}, k.key, $2::timestamptz, row_to_json(d)
     FROM calls c
