@@ -31,6 +31,11 @@ OS_USER = "embedded_postgres"
 SERVER_OPTIONS = {
     "max_connections": "300",
     "shared_buffers": "256MB",
+    # A backend that writes out a dirty buffer asks the kernel to start writing it every 256 kB,
+    # as the checkpointer and the background writer already do. Left to the kernel's writeback,
+    # those pages went to disk in bursts of 300-800 MB a second, and commits waiting for their
+    # WAL flush queued behind them (bench/RESULTS.md, "The kernel's writeback bursts").
+    "backend_flush_after": "256kB",
     "timezone": "UTC",
     "log_timezone": "UTC",
     "log_min_messages": "warning",
