@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/ecrm bench
+	$(BIN)/ecrm bench --record bench
 
 profile: $(STAMP)
 	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY)) $(if $(CREATES),--creates) $(if $(SIGN_INS),--sign-ins $(SIGN_INS))

@@ -15,6 +15,7 @@ from bench import creates, e2e, ingest, maintenance, raw
 from bench.cpu import CpuMeter, us_per_event
 from bench.gateway_log import proxy_errors
 from bench.memory import MemorySampler, rounded
+from bench.record import record
 from ecrm.embedded import gateway
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
@@ -157,7 +158,9 @@ async def run(smoke: bool = False) -> dict[str, Any]:
     return report
 
 
-def main(smoke: bool = False) -> dict[str, Any]:
+def main(smoke: bool = False, record_in: Path | None = None) -> dict[str, Any]:
     report = asyncio.run(run(smoke))
+    if record_in is not None:
+        record(report, record_in)
     print(json.dumps(report))
     return report

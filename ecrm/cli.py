@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -110,11 +111,17 @@ def replay(
 
 
 @app.command()
-def bench(smoke: Annotated[bool, typer.Option(help="a seconds-long run (CI)")] = False) -> None:
+def bench(
+    smoke: Annotated[bool, typer.Option(help="a seconds-long run (CI)")] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="keep the run in DIR/last-run.log and DIR/history.jsonl", metavar="DIR"),
+    ] = None,
+) -> None:
     """Benchmark a fresh embedded stack; prints one JSON object last."""
     from bench.runner import main as run_bench
 
-    run_bench(smoke)
+    run_bench(smoke, record)
 
 
 @app.command()

@@ -18,15 +18,19 @@ FIELDS = (
 )
 
 
-def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure():
+def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "ecrm.cli", "bench", "--smoke"],
+        [sys.executable, "-m", "ecrm.cli", "bench", "--smoke", "--record", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
+    # --record (make bench): the object printed is the one kept, and the run is in the history
+    assert json.loads((tmp_path / "last-run.log").read_text()) == report
+    (entry,) = map(json.loads, (tmp_path / "history.jsonl").read_text().splitlines())
+    assert entry["run"] == 1 and entry["report"] == report and len(entry["commit"]) == 40
     for field in FIELDS:
         assert isinstance(report[field], (int, float)) and report[field] > 0, (field, report)
     assert report["ack_errors_at_70pct"] == 0 and report["api_errors"] == 0
