@@ -10,7 +10,7 @@ SECONDS ?= 20
 PY_SPY ?=
 SIGN_INS ?=
 
-.PHONY: up test lint bench profile chaos compose-check clean
+.PHONY: up test lint bench bench-history profile chaos compose-check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/ecrm bench --record bench
+
+bench-history: $(STAMP)
+	$(BIN)/python -m bench.history $(if $(LAST),--last $(LAST))
 
 profile: $(STAMP)
 	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY)) $(if $(CREATES),--creates) $(if $(SIGN_INS),--sign-ins $(SIGN_INS))
