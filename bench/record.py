@@ -56,10 +56,21 @@ def code_version(folder: Path) -> dict[str, Any]:
     commit = _git(folder, "rev-parse", "HEAD")
     if commit is None:
         return {}
-    changed = _git(folder, "status", "--porcelain", "--untracked-files=no") or ""
-    # "XY path", or "XY old -> new" for a rename
-    paths = [line[3:].split(" -> ")[-1] for line in changed.splitlines() if line.strip()]
-    return {"commit": commit.strip(), "dirty": any(not p.endswith(NOT_CODE) for p in paths)}
+    changed = _paths(_git(folder, "status", "--porcelain", "-z", "--untracked-files=no") or "")
+    return {"commit": commit.strip(), "dirty": any(not p.endswith(NOT_CODE) for p in changed)}
+
+
+def _paths(porcelain_z: str) -> list[str]:
+    """The paths of `git status --porcelain -z`: "XY path" entries, a rename's or a copy's
+    original path in the entry after it."""
+    entries = iter(porcelain_z.split("\0"))
+    paths = []
+    for entry in entries:
+        if entry:
+            paths.append(entry[3:])
+            if entry[0] in "RC":
+                next(entries, None)
+    return paths
 
 
 def _git(folder: Path, *args: str) -> str | None:

@@ -160,7 +160,7 @@ async def run(smoke: bool = False) -> dict[str, Any]:
 
 def main(smoke: bool = False, record_in: Path | None = None) -> dict[str, Any]:
     report = asyncio.run(run(smoke))
+    print(json.dumps(report), flush=True)  # first: a record that fails must not lose the run
     if record_in is not None:
         record(report, record_in)
-    print(json.dumps(report))
     return report

@@ -57,6 +57,13 @@ def test_a_run_of_changed_code_says_so_but_notes_and_the_records_do_not_count(tm
     (folder / "last-run.log").write_text("{}\n")
     assert code_version(folder)["dirty"] is False
 
+    _git(repo, "mv", "bench/RESULTS.md", "bench/RESULTS 2026.md")  # renamed, and a space
+    (repo / "n.md").write_text("notes\n")
+    _git(repo, "add", "n.md")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "notes")
+    _git(repo, "mv", "n.md", "notes.md")  # the original path is no entry of its own
+    assert code_version(folder)["dirty"] is False
+
     (folder / "runner.py").write_text("RATE = 2\n")
     assert code_version(folder)["dirty"] is True
 
