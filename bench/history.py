@@ -5,28 +5,13 @@ marked `+` was measured with changes to its code; `—` is a figure the run did 
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.record import HISTORY
+from bench.record import CHECKOUT, HISTORY, load
 
-DEFAULT = Path(__file__).resolve().parent / HISTORY
-
-# (heading, how to read it from a report)
-COLUMNS: list[tuple[str, Any]] = [
-    ("ingest/s", lambda r: r.get("ingest_events_per_s")),
-    ("vs raw broker", lambda r: r.get("ingest_vs_raw_broker")),
-    ("burst/s", lambda r: r.get("ingest_burst_events_per_s")),
-    ("e2e p99 ms", lambda r: r.get("e2e_p99_ms")),
-    ("ack p99 ms at 70 %", lambda r: r.get("ack_p99_ms_at_70pct")),
-    ("creates/s", lambda r: r.get("api_creates_per_s")),
-    ("vs raw gateway", lambda r: r.get("creates_vs_raw_gateway")),
-    ("creates p99 ms", lambda r: r.get("api_p99_ms")),
-    ("raw broker/s", lambda r: r.get("raw_broker_events_per_s")),
-    ("raw gateway/s", lambda r: r.get("raw_gateway_req_per_s")),
-    ("errors", lambda r: _errors(r)),
-]
+DEFAULT = CHECKOUT / HISTORY
 
 
 def _errors(report: dict[str, Any]) -> int | None:
@@ -37,10 +22,20 @@ def _errors(report: dict[str, Any]) -> int | None:
     return int(steps + later)
 
 
-def load(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+# (heading, the report's field or how to work it out)
+COLUMNS: list[tuple[str, str | Callable[[dict[str, Any]], Any]]] = [
+    ("ingest/s", "ingest_events_per_s"),
+    ("vs raw broker", "ingest_vs_raw_broker"),
+    ("burst/s", "ingest_burst_events_per_s"),
+    ("e2e p99 ms", "e2e_p99_ms"),
+    ("ack p99 ms at 70 %", "ack_p99_ms_at_70pct"),
+    ("creates/s", "api_creates_per_s"),
+    ("vs raw gateway", "creates_vs_raw_gateway"),
+    ("creates p99 ms", "api_p99_ms"),
+    ("raw broker/s", "raw_broker_events_per_s"),
+    ("raw gateway/s", "raw_gateway_req_per_s"),
+    ("errors", _errors),
+]
 
 
 def table(entries: list[dict[str, Any]]) -> str:
@@ -49,9 +44,14 @@ def table(entries: list[dict[str, Any]]) -> str:
     for entry in entries:
         commit = entry.get("commit", "")[:7] + ("+" if entry.get("dirty") else "")
         cells = [str(entry["run"]), entry.get("at", "")[:16], commit or "—"]
-        cells += [_cell(read(entry.get("report", {}))) for _, read in COLUMNS]
+        report = entry.get("report", {})
+        cells += [_cell(_value(report, field)) for _, field in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _value(report: dict[str, Any], field: str | Callable[[dict[str, Any]], Any]) -> Any:
+    return report.get(field) if isinstance(field, str) else field(report)
 
 
 def _cell(value: Any) -> str:

@@ -43,11 +43,16 @@ def record(
     return entry
 
 
-def _last_run_number(history: Path) -> int:
+def load(history: Path) -> list[dict[str, Any]]:
+    """The runs of a history file, oldest first (none when there is no file)."""
     if not history.exists():
-        return 0
-    lines = [line for line in history.read_text().splitlines() if line.strip()]
-    return int(json.loads(lines[-1])["run"]) if lines else 0
+        return []
+    return [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+
+
+def _last_run_number(history: Path) -> int:
+    runs = load(history)
+    return int(runs[-1]["run"]) if runs else 0
 
 
 def code_version(folder: Path) -> dict[str, Any]:
