@@ -3,16 +3,16 @@ creates, `--creates`), on a fresh embedded stack.
 
 The figures behind bench/RESULTS.md's tables: CPU of each component per event, PostgreSQL's
 statements (pg_stat_statements, preloaded for this stack only) and its WAL per event and per
-relation (pg_walinspect), and with `--py-spy DIR` each service's top frames (py-spy samples
-only threads holding the GIL: time in Python and in C called from it, not waits). One JSON
-object is printed last.
+relation (pg_walinspect), and with `--py-spy DIR` each service's py-spy summary (`bench.spy`:
+its samples, the share on lines that write to a socket, and over the rest the share of each
+owner of code and the top frames; py-spy's samples are time a process wanted a core, so the
+CPU to compare them with is given beside them). One JSON object is printed last.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import json
 import shutil
 import subprocess
@@ -25,13 +25,14 @@ from typing import Any
 
 import asyncpg
 
-from bench import creates, ingest
+from bench import creates, ingest, spy
 from bench.cpu import CpuMeter, us_per_event
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
 
 NOT_PYTHON = {"postgres", "broker", "gateway"}
 TOP = 12
+SPY_HZ = 100
 
 
 Load = Callable[[EmbeddedStack, float], Awaitable[tuple[int, dict[str, Any]]]]
@@ -114,6 +115,7 @@ async def _profile(
         events = max(1, events)
         report |= {
             "events": events,
+            "span_s": round(span, 2),
             "cpu_cores": cores,
             "us_per_event": {k: round(v) for k, v in us_per_event(cores, span, events).items()},
             "statements": await _statements(admin, events),
@@ -126,8 +128,9 @@ async def _profile(
 
 def _start_py_spy(pids: dict[str, int], seconds: float, out: Path) -> list[subprocess.Popen]:
     out.mkdir(parents=True, exist_ok=True)
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    argv = [spy, "record", "--subprocesses", "--gil", "--nonblocking", "-r", "100", "-f", "raw"]
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    argv = [py_spy, "record", "--subprocesses", "--gil", "--nonblocking", "-r", str(SPY_HZ)]
+    argv += ["-f", "raw"]
     argv += ["-d", str(max(1, int(seconds)))]
     return [
         subprocess.Popen(
@@ -201,15 +204,19 @@ async def _relation_names(stack: EmbeddedStack) -> dict[int, str]:
     return names
 
 
-def top_frames(raw: Path, count: int = TOP) -> list[tuple[str, float]]:
-    """py-spy's raw (collapsed) stacks -> the functions most often at the top, with their share."""
-    own: collections.Counter[str] = collections.Counter()
-    for line in raw.read_text().splitlines():
-        stack, _, samples = line.rpartition(" ")
-        if stack and samples.isdigit():
-            own[stack.split(";")[-1]] += int(samples)
-    total = sum(own.values()) or 1
-    return [(frame, round(100 * n / total, 1)) for frame, n in own.most_common(count)]
+def py_spy_summaries(spy_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
+    """Each service's summary, with the seconds py-spy sampled it holding the GIL beside the CPU
+    seconds it used over the load and its drain (the first is larger under load)."""
+    summaries = {}
+    for raw in sorted(spy_dir.glob("*.txt")):
+        summary = spy.summarise(raw, TOP)
+        cpu_s = report["cpu_cores"].get(raw.stem, 0.0) * report["span_s"]
+        summaries[raw.stem] = {
+            "sampled_s": round(summary["samples"] / SPY_HZ, 1),
+            "cpu_s": round(cpu_s, 1),
+            **summary,
+        }
+    return summaries
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -227,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load = customer_creates if args.creates else tracking(args.rate, args.sign_ins)
     report = asyncio.run(run(load, args.seconds, args.py_spy))
     if args.py_spy:
-        report["top_frames"] = {p.stem: top_frames(p) for p in sorted(args.py_spy.glob("*.txt"))}
+        report["py_spy"] = py_spy_summaries(args.py_spy, report)
     print(json.dumps(report))
     return report
 

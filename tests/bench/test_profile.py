@@ -8,21 +8,44 @@ import sys
 
 import asyncpg
 
-from bench import profile
-from bench.profile import top_frames
+from bench import profile, spy
 
 SIGN_INS = ["--sign-ins", "0.02"]  # the option works: 2 % of the calls sign in a new user
 
 
-def test_top_frames_are_the_functions_most_often_on_top(tmp_path):
+RAW = (
+    'process 7:"uvicorn";main (a.py:1);handle (services/x/api.py:2);parse (shared/c.py:3) 5\n'
+    "main (a.py:1);handle (services/x/api.py:2) 1\n"
+    "main (a.py:1);_run_once (asyncio/base_events.py:9) 2\n"
+    "main (a.py:1);Router.__call__ (starlette/routing.py:683) 2\n"
+    "main (a.py:1);Connection._do_execute (asyncpg/connection.py:2069) 6\n"
+    "main (a.py:1);Connection.execute (asyncpg/connection.py:377) 3\n"
+    "main (a.py:1);JoinedWrites.flush (shared/http_server.py:51) 1\n"
+    "not a sample line\n"
+)
+
+
+def test_a_summary_sets_socket_writes_apart_and_shares_the_rest(tmp_path):
     raw = tmp_path / "svc.txt"
-    raw.write_text(
-        "main (a.py:1);handle (b.py:2);parse (c.py:3) 6\n"
-        "main (a.py:1);handle (b.py:2) 3\n"
-        "main (a.py:1);handle (b.py:2);parse (c.py:3) 1\n"
-        "not a sample line\n"
-    )
-    assert top_frames(raw) == [("parse (c.py:3)", 70.0), ("handle (b.py:2)", 30.0)]
+    raw.write_text(RAW)
+    summary = spy.summarise(raw, top=3)
+    assert summary["samples"] == 20
+    assert summary["socket_writes"] == 50.0  # 10 of 20: the statement, BEGIN/COMMIT, the answer
+    assert summary["owners"] == {"ours": 60.0, "event loop": 20.0, "starlette": 20.0}
+    assert summary["top_frames"] == [
+        ("parse (shared/c.py:3)", 50.0),
+        ("_run_once (asyncio/base_events.py:9)", 20.0),
+        ("Router.__call__ (starlette/routing.py:683)", 20.0),
+    ]
+
+
+def test_the_profile_puts_sampled_seconds_beside_cpu_seconds(tmp_path):
+    (tmp_path / "interactions.txt").write_text(RAW)
+    report = {"cpu_cores": {"interactions": 0.05}, "span_s": 4.0}
+    summaries = profile.py_spy_summaries(tmp_path, report)
+    assert summaries["interactions"]["sampled_s"] == 20 / profile.SPY_HZ
+    assert summaries["interactions"]["cpu_s"] == 0.2
+    assert summaries["interactions"]["socket_writes"] == 50.0
 
 
 def test_profile_reports_cpu_statements_and_wal_per_event():
