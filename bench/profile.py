@@ -206,7 +206,8 @@ async def _relation_names(stack: EmbeddedStack) -> dict[int, str]:
 
 def py_spy_summaries(spy_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
     """Each service's summary, with the seconds py-spy sampled it holding the GIL beside the CPU
-    seconds it used over the load and its drain (the first is larger under load)."""
+    seconds it used. py-spy records the load's seconds, the CPU counts its drain too; under load
+    the first is larger all the same."""
     summaries = {}
     for raw in sorted(spy_dir.glob("*.txt")):
         summary = spy.summarise(raw, TOP)

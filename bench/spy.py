@@ -14,7 +14,8 @@ import collections
 from pathlib import Path
 from typing import Any
 
-# (file, function) of the lines whose samples are mostly a wait inside `write()`
+# (file, function) of the lines whose samples are mostly a wait inside `write()`. asyncpg's
+# lines also encode the statement's arguments, in C: for large arrays, part of them is CPU.
 SOCKET_WRITES = frozenset(
     {
         ("asyncpg/connection.py", "Connection._do_execute"),  # a statement sent
