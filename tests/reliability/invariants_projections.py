@@ -1,11 +1,12 @@
-"""Invariants of the read side: analytics counts, segment membership, scores and order
-metrics equal to a recomputation from their own sources."""
+"""Invariants of the read side: analytics counts, segment membership, scores, and customers'
+order and touch figures equal to a recomputation from their own sources."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
 
+from services.interactions.timeline_domain import DERIVED_TYPES, UNCOUNTED_CHANNEL
 from shared.settings import Settings
 from tests.reliability.checks import Check, count_once, database, table_exists
 from tests.reliability.ledger import Ledger
@@ -121,6 +122,22 @@ SELECT m.customer_id::text AS customer, m.orders_count AS kept, count(o.id) AS r
 """
 
 
+# Touches are counted as the timeline changes (migration 0010); counted again here from it.
+_TOUCHES = f"""
+WITH per_channel AS (
+    SELECT customer_id, channel, count(*) AS n FROM timeline
+    WHERE customer_id IS NOT NULL AND channel <> '{UNCOUNTED_CHANNEL}' AND type <> ALL($1::text[])
+    GROUP BY customer_id, channel
+), counted AS (
+    SELECT customer_id, jsonb_object_agg(channel, n) AS touches FROM per_channel GROUP BY 1
+)
+SELECT m.customer_id::text AS customer, m.touches AS kept,
+       COALESCE(c.touches, '{{}}'::jsonb) AS recounted
+  FROM customer_metrics m LEFT JOIN counted c USING (customer_id)
+ WHERE m.touches <> COALESCE(c.touches, '{{}}'::jsonb)
+"""
+
+
 async def metrics_checks(settings: Settings) -> list[Check]:
     check = Check("interactions.customer_metrics")
     async with database(settings, "interactions") as conn:
@@ -129,5 +146,10 @@ async def metrics_checks(settings: Settings) -> list[Check]:
             check.problems.append(
                 f"customer {row['customer']}: orders_count {row['kept']}, "
                 f"{row['recomputed']} orders stored"
+            )
+        for row in await conn.fetch(_TOUCHES, list(DERIVED_TYPES)):
+            check.problems.append(
+                f"customer {row['customer']}: touches {row['kept']} kept, "
+                f"{row['recounted']} counted from the timeline"
             )
     return [check]

@@ -1,4 +1,5 @@
-"""Customer metrics, recomputed from the timeline and orders for the customers a batch touched.
+"""Customer metrics, recomputed for the customers a batch touched: their touches from the counts
+kept per channel (`touch_counts`, migration 0010), their orders from the orders.
 
 Only rows whose figures really changed come back, so only those are published.
 """
@@ -15,17 +16,52 @@ from services.interactions.timeline_domain import DERIVED_TYPES, UNCOUNTED_CHANN
 # Touches and first/last seen count what the customer did, not edits of their record nor what
 # other services derive about them (`timeline_domain.is_touch`).
 _DERIVED = ", ".join(f"'{t}'" for t in DERIVED_TYPES)
-_REFRESH = f"""
+_TOUCHES = f"channel <> '{UNCOUNTED_CHANNEL}' AND type NOT IN ({_DERIVED})"
+
+# The customers' deltas, taken and folded into their counts in one snapshot: the timeline it
+# counts again (for a customer marked) holds exactly the entries whose deltas it takes. Deltas
+# of transactions still open stay for a later refresh, which their writers make due.
+_FOLD = f"""
+WITH taken AS (
+    DELETE FROM touch_deltas WHERE customer_id = ANY($1::uuid[])
+    RETURNING customer_id, channel, type, n, first_seen, last_seen
+), recount AS (
+    SELECT DISTINCT customer_id FROM taken WHERE channel IS NULL
+), counted AS (
+    SELECT customer_id, channel, count(*) AS n, min(occurred_at) AS first_seen,
+           max(occurred_at) AS last_seen
+    FROM timeline WHERE customer_id IN (SELECT customer_id FROM recount) AND {_TOUCHES}
+    GROUP BY customer_id, channel
+), added AS (
+    SELECT customer_id, channel, sum(n) AS n, min(first_seen) AS first_seen,
+           max(last_seen) AS last_seen
+    FROM taken
+    WHERE channel IS NOT NULL AND {_TOUCHES}
+      AND customer_id NOT IN (SELECT customer_id FROM recount)
+    GROUP BY customer_id, channel
+), dropped AS (
+    DELETE FROM touch_counts c USING recount r
+    WHERE c.customer_id = r.customer_id AND NOT EXISTS (
+        SELECT 1 FROM counted k WHERE k.customer_id = c.customer_id AND k.channel = c.channel)
+), replaced AS (
+    INSERT INTO touch_counts SELECT * FROM counted
+    ON CONFLICT (customer_id, channel) DO UPDATE SET n = EXCLUDED.n,
+        first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen
+)
+INSERT INTO touch_counts AS c SELECT * FROM added
+ON CONFLICT (customer_id, channel) DO UPDATE SET n = c.n + EXCLUDED.n,
+    first_seen = LEAST(c.first_seen, EXCLUDED.first_seen),
+    last_seen = GREATEST(c.last_seen, EXCLUDED.last_seen)
+"""
+
+_REFRESH = """
 WITH ids AS (
     SELECT DISTINCT id AS customer_id FROM unnest($1::uuid[]) AS i(id)
     WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = i.id)
       AND NOT EXISTS (SELECT 1 FROM merged_customers m WHERE m.merged_id = i.id)
 ), per_channel AS (
-    SELECT t.customer_id, t.channel, count(*) AS n, min(t.occurred_at) AS first_seen,
-           max(t.occurred_at) AS last_seen
-    FROM timeline t JOIN ids USING (customer_id)
-    WHERE t.channel <> '{UNCOUNTED_CHANNEL}' AND t.type NOT IN ({_DERIVED})
-    GROUP BY t.customer_id, t.channel
+    SELECT c.customer_id, c.channel, c.n, c.first_seen, c.last_seen
+    FROM touch_counts c JOIN ids USING (customer_id)
 ), seen AS (
     SELECT customer_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
            jsonb_object_agg(channel, n) AS touches
@@ -37,7 +73,7 @@ WITH ids AS (
 )
 INSERT INTO customer_metrics AS cm (customer_id, first_seen, last_seen, touches, orders_count,
                                     total_spent, last_order_at)
-SELECT ids.customer_id, seen.first_seen, seen.last_seen, COALESCE(seen.touches, '{{}}'::jsonb),
+SELECT ids.customer_id, seen.first_seen, seen.last_seen, COALESCE(seen.touches, '{}'::jsonb),
        COALESCE(bought.orders_count, 0), COALESCE(bought.total_spent, 0), bought.last_order_at
 FROM ids LEFT JOIN seen USING (customer_id) LEFT JOIN bought USING (customer_id)
 ON CONFLICT (customer_id) DO UPDATE
@@ -51,9 +87,10 @@ RETURNING customer_id, first_seen, last_seen, touches, orders_count, total_spent
 """
 
 
-# Figures are recomputed by the consumer and by the refresher. Both take this lock before reading
-# the timeline: otherwise one could read before the other commits, write after it, and leave
-# figures that miss a touch (READ COMMITTED takes the refresh's snapshot after the lock).
+# Figures are recomputed by the consumer and by the refresher. Both take this lock before they
+# fold deltas and read the counts: otherwise one could read before the other commits, write after
+# it, and leave figures that miss a touch (READ COMMITTED takes the refresh's snapshot after the
+# lock). It also makes the refresh the one writer of `touch_counts`.
 LOCK = "interactions:metrics"
 
 
@@ -70,8 +107,21 @@ async def refresh(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> lis
     if not customer_ids:
         return []
     await take_turn(conn)
-    rows = await conn.fetch(_REFRESH, sorted(customer_ids))
+    ids = sorted(customer_ids)
+    await conn.execute(_FOLD, ids)
+    rows = await conn.fetch(_REFRESH, ids)
     return [public(r) for r in rows]
+
+
+async def forget_counts(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> None:
+    """A customer gone (deleted, erased, merged away): its counts and deltas go, after its
+    timeline (whose triggers leave a delta for what they remove). Under the figures' lock, like
+    every writer of the counts: a refresh holding it is not waited for in the middle."""
+    await take_turn(conn)
+    for table in ("touch_counts", "touch_deltas"):
+        await conn.execute(
+            f"DELETE FROM {table} WHERE customer_id = ANY($1::uuid[])", sorted(customer_ids)
+        )
 
 
 async def mark_pending(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from services.interactions.store.identities import rewriting_attribution
+from services.interactions.store.metrics import forget_counts
 from services.interactions.timeline_domain import INTERACTION_REF, order_ref
 from shared.privacy import (
     cap_section,
@@ -99,6 +100,7 @@ async def erase(
     )
     for table in ("identity_links", "customer_metrics", "attribution_followups"):
         await conn.execute(f"DELETE FROM {table} WHERE customer_id = ANY($1::uuid[])", ids)
+    await forget_counts(conn, ids)
     await conn.execute(
         "INSERT INTO deleted_customers (customer_id) SELECT unnest($1::uuid[])"
         " ON CONFLICT DO NOTHING",

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from services.interactions.store import metrics
 from services.interactions.timeline_domain import Entry, is_touch
 from shared.db import dump_json
 
@@ -83,6 +84,7 @@ async def fold(conn: asyncpg.Connection, merged_id: uuid.UUID, survivor_id: uuid
     ):
         await conn.execute(statement, merged_id, survivor_id)
     await conn.execute("DELETE FROM customer_metrics WHERE customer_id = $1", merged_id)
+    await metrics.forget_counts(conn, [merged_id])
 
 
 async def forget(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:
@@ -97,6 +99,7 @@ async def forget(conn: asyncpg.Connection, customer_id: uuid.UUID) -> None:
         "DELETE FROM identity_links WHERE customer_id = $1",
     ):
         await conn.execute(statement, customer_id)
+    await metrics.forget_counts(conn, [customer_id])
 
 
 async def read(
