@@ -1,6 +1,6 @@
 -- A customer's touches per channel, kept up to date instead of counted again from the whole
 -- timeline at every refresh of the figures (a refresh cost ~0.3 us per touch the customer ever
--- had: 29 ms for 100,000; bench/RESULTS.md, run 67).
+-- had: 29 ms for 100,000; bench/RESULTS.md, "A customer's figures cost their whole history").
 --
 -- Every statement that changes the timeline leaves deltas, from these triggers, in its own
 -- transaction. Writers only insert them, so they never wait for each other; the refresh, which

@@ -116,7 +116,7 @@ async def refresh(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> lis
 async def forget_counts(conn: asyncpg.Connection, customer_ids: list[uuid.UUID]) -> None:
     """A customer gone (deleted, erased, merged away): its counts and deltas go, after its
     timeline (whose triggers leave a delta for what they remove). Under the figures' lock, like
-    every writer of the counts: a refresh holding it is not waited for in the middle."""
+    every other writer of the counts, so it never waits row by row for a refresh in progress."""
     await take_turn(conn)
     for table in ("touch_counts", "touch_deltas"):
         await conn.execute(
