@@ -40,16 +40,10 @@ END $$;
 CREATE FUNCTION timeline_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO touch_deltas (customer_id)
-    SELECT customer_id FROM (
-        SELECT b.customer_id FROM before b JOIN after a USING (id)
-        WHERE (b.customer_id, b.channel, b.type, b.occurred_at)
-              IS DISTINCT FROM (a.customer_id, a.channel, a.type, a.occurred_at)
-        UNION
-        SELECT a.customer_id FROM before b JOIN after a USING (id)
-        WHERE (b.customer_id, b.channel, b.type, b.occurred_at)
-              IS DISTINCT FROM (a.customer_id, a.channel, a.type, a.occurred_at)
-    ) owners
-    WHERE customer_id IS NOT NULL;
+    SELECT DISTINCT owner FROM before b JOIN after a USING (id),
+        unnest(ARRAY[b.customer_id, a.customer_id]) AS owner  -- the old owner and the new
+    WHERE owner IS NOT NULL AND (b.customer_id, b.channel, b.type, b.occurred_at)
+          IS DISTINCT FROM (a.customer_id, a.channel, a.type, a.occurred_at);
     RETURN NULL;
 END $$;
 
