@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import aiohttp
 import asyncpg
 import orjson
 
+from bench.loadclient import FAILURES, LoadClient, post_request
 from bench.payloads import batch
 from shared import outbox
 from shared.kafka_admin import PartitionLag, consumer_lag
@@ -84,40 +84,38 @@ async def open_loop(
 ) -> StepResult:
     result = StepResult(rate)
     batches = max(1, int(rate * seconds / size))
-    bodies = prepare_bodies(batches, size, seed, sign_ins)
-    interval = size / rate
-    # aiohttp, not httpx: the load generator shares the two cores with the stack, and httpx
-    # spent ~2.5 ms of CPU per 30 KB request (aiohttp ~0.12 ms), taking 0.15-0.44 cores.
     headers = {"Content-Type": "application/json", "Authorization": basic_auth(write_key)}
-    async with aiohttp.ClientSession(
-        base_url=url,
-        headers=headers,
-        connector=aiohttp.TCPConnector(limit=256),
-        timeout=aiohttp.ClientTimeout(total=30),
-    ) as session:
-        started, cpu_at_start = time.perf_counter(), time.process_time()
+    requests = [
+        post_request(url, "/v1/batch", headers, body)
+        for body in prepare_bodies(batches, size, seed, sign_ins)
+    ]
+    interval = size / rate
+    client = LoadClient(url)
+    started, cpu_at_start = time.perf_counter(), time.process_time()
 
-        async def send(i: int, body: bytes) -> None:
-            scheduled = started + i * interval
-            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            try:
-                async with session.post("/v1/batch", data=body) as response:
-                    answer = await response.read()
-                    outcome = str(response.status)
-                    if response.status != 200:  # which one: a problem document names it
-                        outcome += f" {_problem_title(answer)}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                outcome = type(exc).__name__
-            result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
-            if outcome == "200":
-                result.accepted_events += size
-            else:
-                result.errors += 1
-                result.error_kinds[outcome] += 1
+    async def send(i: int, request: bytes) -> None:
+        scheduled = started + i * interval
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        try:
+            answer = await client.send(request)
+            outcome = str(answer.status)
+            if answer.status != 200:  # which one: a problem document names it
+                outcome += f" {_problem_title(answer.body)}"
+        except FAILURES as exc:
+            outcome = type(exc).__name__
+        result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+        if outcome == "200":
+            result.accepted_events += size
+        else:
+            result.errors += 1
+            result.error_kinds[outcome] += 1
 
-        await asyncio.gather(*(send(i, body) for i, body in enumerate(bodies)))
-        result.elapsed_s = time.perf_counter() - started
-        result.sending_cpu_s = time.process_time() - cpu_at_start
+    try:
+        await asyncio.gather(*(send(i, request) for i, request in enumerate(requests)))
+    finally:
+        client.close()
+    result.elapsed_s = time.perf_counter() - started
+    result.sending_cpu_s = time.process_time() - cpu_at_start
     result.sent_events = batches * size
     return result
 
