@@ -12,19 +12,7 @@ import pytest
 from aiohttp import web
 
 from bench.loadclient import FAILURES, LoadClient, post_request
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def _serve(handler: Handler) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    app.router.add_post("/v1/batch", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
+from tests.bench.batch_server import serve_batches
 
 
 @pytest.fixture
@@ -42,7 +30,7 @@ async def echo() -> AsyncIterator[tuple[str, list[tuple[str, bytes, int]]]]:
             return web.json_response(problem, status=400)
         return web.json_response({"size": len(body)})
 
-    runner, url = await _serve(handler)
+    runner, url = await serve_batches(handler)
     yield url, got
     await runner.cleanup()
 
@@ -93,7 +81,7 @@ async def test_concurrent_requests_wait_for_a_connection_past_the_limit():
         in_flight -= 1
         return web.json_response({})
 
-    runner, url = await _serve(slow)
+    runner, url = await serve_batches(slow)
     client = LoadClient(url, limit=3)
     try:
         answers = await asyncio.gather(*(client.send(_request(url, b"{}")) for _ in range(12)))
@@ -109,7 +97,7 @@ async def test_a_connection_the_server_closes_is_not_reused():
         await request.read()
         return web.json_response({}, headers={"Connection": "close"})
 
-    runner, url = await _serve(closing)
+    runner, url = await serve_batches(closing)
     client = LoadClient(url)
     try:
         for _ in range(3):

@@ -11,6 +11,7 @@ from aiohttp import web
 from bench import ingest
 from bench.ingest import StepResult, not_applied_by_all
 from shared.kafka_admin import PartitionLag
+from tests.bench.batch_server import serve_batches
 
 
 def _step(backlog: int, drain_s: float | None = 1.0, errors: int = 0) -> StepResult:
@@ -59,16 +60,10 @@ async def test_the_generators_cpu_is_counted_while_the_load_runs_only(monkeypatc
         await request.read()
         return web.json_response({"success": True})
 
-    app = web.Application()
-    app.router.add_post("/v1/batch", accept)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    runner, url = await serve_batches(accept)
     monkeypatch.setattr(ingest, "prepare_bodies", bodies_made_slowly)
     try:
-        result = await ingest.open_loop(f"http://127.0.0.1:{port}", "key", 100, 0.5, size=10)
+        result = await ingest.open_loop(url, "key", 100, 0.5, size=10)
     finally:
         await runner.cleanup()
     assert result.accepted_events == 50 and result.errors == 0
