@@ -3,8 +3,8 @@ before the load starts, answers parsed by httptools.
 
 The load generator shares the two cores with the stack it measures, so what it spends is taken
 from the stack, and its own delays land in the acknowledgement latency it reports. aiohttp spent
-640-800 µs of CPU on each 33 KB request; this client spends ~230, most of it the kernel's
-loopback send (bench/RESULTS.md, "The load generator's own cost", run 69).
+580-600 µs of CPU on each 33 KB request; this client 256-262, 53-70 of it in the kernel
+(bench/RESULTS.md, "The harness's own load", run 69).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 
 from bench import creates, ingest, spy
 from bench.cpu import CpuMeter, us_per_event
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
     args = parser.parse_args(argv)
     load = customer_creates if args.creates else tracking(args.rate, args.sign_ins)
-    report = asyncio.run(run(load, args.seconds, args.py_spy))
+    report = uvloop.run(run(load, args.seconds, args.py_spy))
     if args.py_spy:
         report["py_spy"] = py_spy_summaries(args.py_spy, report)
     print(json.dumps(report))
