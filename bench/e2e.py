@@ -57,18 +57,7 @@ async def measure(
         stop = asyncio.Event()
 
         async def sender() -> None:
-            started = time.perf_counter()
-            n = 0
-            tracking = {"Authorization": basic_auth(write_key)}
-            while time.perf_counter() - started < seconds:
-                name = f"Probe {uuid.uuid4().hex[:10]}"
-                body = {"userId": user_id, "event": name}
-                async with session.post("/v1/track", json=body, headers=tracking) as response:
-                    await response.read()
-                    if response.status == 200:
-                        accepted[name] = time.perf_counter()
-                n += 1
-                await asyncio.sleep(max(0.0, started + n * every - time.perf_counter()))
+            await send_calls(session, write_key, user_id, seconds, every, accepted)
             await asyncio.sleep(3)
             stop.set()
 
@@ -87,6 +76,31 @@ async def measure(
 
         await asyncio.gather(sender(), poller())
     return [(seen[n] - accepted[n]) * 1000 for n in accepted if n in seen]
+
+
+async def send_calls(
+    session: aiohttp.ClientSession,
+    write_key: str,
+    user_id: str,
+    seconds: float,
+    every: float,
+    accepted: dict[str, float],
+) -> int:
+    """A uniquely named track call of `user_id` every `every` s for `seconds`; notes in
+    `accepted` when each accepted one was answered. Returns how many were sent."""
+    started = time.perf_counter()
+    sent = 0
+    tracking = {"Authorization": basic_auth(write_key)}
+    while time.perf_counter() - started < seconds:
+        name = f"Probe {uuid.uuid4().hex[:10]}"
+        body = {"userId": user_id, "event": name}
+        async with session.post("/v1/track", json=body, headers=tracking) as response:
+            await response.read()
+            if response.status == 200:
+                accepted[name] = time.perf_counter()
+        sent += 1
+        await asyncio.sleep(max(0.0, started + sent * every - time.perf_counter()))
+    return sent
 
 
 async def watch(

@@ -23,10 +23,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import uvloop
 
-from bench import creates, ingest, spy
+from bench import creates, e2e, ingest, spy
 from bench.cpu import CpuMeter, us_per_event
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
@@ -37,14 +38,19 @@ SPY_HZ = 100
 
 
 Load = Callable[[EmbeddedStack, float], Awaitable[tuple[int, dict[str, Any]]]]
+Prepare = Callable[[EmbeddedStack], Awaitable[None]]  # before the measured window
 
 
-async def run(load: Load, seconds: float, spy_dir: Path | None) -> dict[str, Any]:
+async def run(
+    load: Load, seconds: float, spy_dir: Path | None, prepare: Prepare | None = None
+) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="ecrm-profile-"))
     options = "shared_preload_libraries=pg_stat_statements"
     try:
         with EmbeddedStack(settings_on_free_ports(home, embedded_pg_options=options)) as stack:
             await _warm_up(stack)
+            if prepare is not None:
+                await prepare(stack)
             return await _profile(stack, load, seconds, spy_dir)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -88,6 +94,40 @@ async def customer_creates(stack: EmbeddedStack, seconds: float) -> tuple[int, d
     }
 
 
+class LoneCalls:
+    """A known customer's touches one at a time: an identified `track` call every `every` s
+    and nothing else, as the end-to-end probe sends them. An event is one call; each consumer
+    applies it in a batch of its own."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.user_id = ""
+
+    async def prepare(self, stack: EmbeddedStack) -> None:
+        """The customer, made and linked before the window."""
+        async with aiohttp.ClientSession(base_url=stack.gateway_url) as session:
+            self.user_id, _ = await e2e.identified_probe(
+                session, stack.write_key, stack.admin_token
+            )
+        dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
+        await ingest.wait_drained(dsn, bootstrap, 60)
+
+    async def __call__(self, stack: EmbeddedStack, seconds: float) -> tuple[int, dict[str, Any]]:
+        accepted: dict[str, float] = {}
+        async with aiohttp.ClientSession(base_url=stack.gateway_url) as session:
+            sent = await e2e.send_calls(
+                session, stack.write_key, self.user_id, seconds, self.every, accepted
+            )
+        dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
+        drain = await ingest.wait_drained(dsn, bootstrap, 60)
+        return len(accepted), {
+            "every_s": self.every,
+            "calls": sent,
+            "errors": sent - len(accepted),
+            "drain_s": None if drain is None else round(drain, 2),
+        }
+
+
 async def _warm_up(stack: EmbeddedStack) -> None:
     dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
     await ingest.open_loop(stack.gateway_url, stack.write_key, 2000, 3, seed=5)
@@ -119,6 +159,7 @@ async def _profile(
             "span_s": round(span, 2),
             "cpu_cores": cores,
             "us_per_event": {k: round(v) for k, v in us_per_event(cores, span, events).items()},
+            "statements_per_event": await _statements_per_event(admin, events),
             "statements": await _statements(admin, events),
             "wal": await _wal(admin, stack, start_lsn, end_lsn, events),
         }
@@ -161,6 +202,15 @@ async def _statements(admin: asyncpg.Connection, events: int) -> list[dict[str, 
         }
         for r in rows
     ]
+
+
+async def _statements_per_event(admin: asyncpg.Connection, events: int) -> float:
+    """Statements the services ran (their databases only), per event."""
+    total = await admin.fetchval(
+        "SELECT coalesce(sum(s.calls), 0)::bigint FROM pg_stat_statements s"
+        " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname LIKE 'ecrm\\_%'"
+    )
+    return round(total / events, 1)
 
 
 async def _wal(
@@ -230,11 +280,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--sign-ins", type=float, default=0.0, help="share of calls signing in a new user"
     )
+    parser.add_argument(
+        "--lone",
+        type=float,
+        metavar="EVERY",
+        help="instead: a known customer's track call every EVERY s, and nothing else",
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
     args = parser.parse_args(argv)
-    load = customer_creates if args.creates else tracking(args.rate, args.sign_ins)
-    report = uvloop.run(run(load, args.seconds, args.py_spy))
+    prepare = None
+    if args.lone:
+        load = lone = LoneCalls(args.lone)
+        prepare = lone.prepare
+    else:
+        load = customer_creates if args.creates else tracking(args.rate, args.sign_ins)
+    report = uvloop.run(run(load, args.seconds, args.py_spy, prepare))
     if args.py_spy:
         report["py_spy"] = py_spy_summaries(args.py_spy, report)
     print(json.dumps(report))

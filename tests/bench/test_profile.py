@@ -100,3 +100,20 @@ async def test_the_wal_of_a_run_whose_first_segments_are_recycled(infra):
         await admin.close()
     assert wal["by_relation"] is None
     assert wal["bytes_per_event"] > 8 * 16 * 1024 * 1024 // 100 * 0.9
+
+
+def test_profile_of_lone_calls_counts_the_statements_each_call_takes():
+    """A known customer's calls one at a time: every consumer applies each in a batch of its
+    own, so a call costs the tracking transaction, the relay's rounds and every reader's."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--lone", "0.2", "--seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["calls"] >= 9 and report["errors"] == 0 and report["events"] == report["calls"]
+    assert report["drain_s"] is not None
+    assert report["statements_per_event"] > 10
+    assert any(s["database"] == "ecrm_campaigns" for s in report["statements"])
