@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -13,7 +14,7 @@ from typing import Any
 
 import uvloop
 
-from bench import creates, e2e, ingest, maintenance, raw
+from bench import creates, e2e, goals, ingest, maintenance, raw
 from bench.cpu import CpuMeter, us_per_event
 from bench.gateway_log import proxy_errors
 from bench.memory import MemorySampler, rounded
@@ -162,6 +163,10 @@ async def run(smoke: bool = False) -> dict[str, Any]:
 
 def main(smoke: bool = False, record_in: Path | None = None) -> dict[str, Any]:
     report = uvloop.run(run(smoke))  # the services' loop: the load generator spends less
+    checked = goals.check(report)
+    report["goals"] = goals.as_report(checked)
+    report["goals_met"] = all(g.met for g in checked)
+    print(goals.table(checked), file=sys.stderr, flush=True)
     print(json.dumps(report), flush=True)  # first: a record that fails must not lose the run
     if record_in is not None:
         record(report, record_in)

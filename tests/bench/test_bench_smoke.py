@@ -56,3 +56,9 @@ def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure(tmp_path
     assert all(0 <= cores < 2 for cores in report["idle_cpu_cores"].values())
     assert report["idle_cpu_cores_total"] > 0  # at least the broker's waiting fetches
     assert report["idle_cpu_cores_total"] == round(sum(report["idle_cpu_cores"].values()), 3)
+    # every goal, checked against the run's own figures, and whether all were met
+    assert set(report["goals"]) == {"ingest", "e2e_p99", "ack_p99", "creates", "errors"}
+    assert all(isinstance(goal["met"], bool) for goal in report["goals"].values())
+    assert report["goals_met"] == all(goal["met"] for goal in report["goals"].values())
+    assert report["goals"]["errors"]["met"]  # the smoke run fails no request
+    assert "goal" in result.stderr and "wanted" in result.stderr  # the table, for a reader
