@@ -1,8 +1,10 @@
 """`make profile`: where the time goes at one fixed tracking rate (or under the bench's customer
-creates, `--creates`), on a fresh embedded stack.
+creates, `--creates`, or with a known customer's calls one at a time, `--lone`), on a fresh
+embedded stack.
 
 The figures behind bench/RESULTS.md's tables: CPU of each component per event, PostgreSQL's
-statements (pg_stat_statements, preloaded for this stack only) and its WAL per event and per
+statements (pg_stat_statements, preloaded for this stack only; how many per event, and the
+costliest) and its WAL per event and per
 relation (pg_walinspect), and with `--py-spy DIR` each service's py-spy summary (`bench.spy`:
 its samples, the share on lines that write to a socket, and over the rest the share of each
 owner of code and the top frames; py-spy's samples are time a process wanted a core, so the
