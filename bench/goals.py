@@ -64,10 +64,19 @@ def check(report: dict[str, Any]) -> list[Goal]:
 def errors_counted(report: dict[str, Any]) -> int | None:
     """Failed requests where the goal counts them. Steps above the ingest rate are overload by
     design: there the API may answer 503 and ask the client to retry."""
+    return failed_requests(report, up_to_rate=report.get("ingest_events_per_s") or 0)
+
+
+def failed_requests(report: dict[str, Any], up_to_rate: float | None = None) -> int | None:
+    """The run's failed requests: its steps (those up to `up_to_rate`, or all), the 70 % phase
+    and the creates; None for a report without steps."""
     if "ingest_steps" not in report:
         return None
-    best = report.get("ingest_events_per_s") or 0
-    steps = sum(s.get("errors", 0) for s in report["ingest_steps"] if s["target"] <= best)
+    steps = sum(
+        s.get("errors", 0)
+        for s in report["ingest_steps"]
+        if up_to_rate is None or s["target"] <= up_to_rate
+    )
     return int(steps + report.get("ack_errors_at_70pct", 0) + report.get("api_errors", 0))
 
 
