@@ -11,8 +11,8 @@ import uuid
 import asyncpg
 
 from services.interactions import timeline_domain as entries
-from services.interactions import tracking_record
-from services.interactions.store import identities, interactions, metrics, orders, timeline
+from services.interactions.attribution import Attribution
+from services.interactions.store import identities, metrics, timeline
 from services.interactions.store.privacy import remember_merge
 from shared import outbox
 from shared.cloudevents import Envelope
@@ -23,6 +23,7 @@ from shared.service import Runtime
 
 FOREIGN_OWNERS = ("support", "campaigns", "sales")
 CONTACTS_TOPIC = IdentityLinked.topic()
+LINKED = IdentityLinked.ce_type()
 
 
 def foreign_topics() -> list[str]:
@@ -43,37 +44,39 @@ async def add_entries(conn: asyncpg.Connection, found: list[entries.Entry]) -> N
     await publish_metrics(conn, await timeline.add(conn, found))
 
 
-async def attribute(conn: asyncpg.Connection, kind: str, value: str, customer: uuid.UUID) -> None:
-    """The identity's stored touches that belong to nobody yet are the customer's: its calls
-    (a visitor or user id) or its orders (an email or loyalty id), with their timeline entries."""
-    if kind in ("anonymous_id", "user_id"):
-        async for calls in interactions.attach(conn, kind, value, customer):
-            await timeline.add(conn, tracking_record.late_entries(calls, customer))
-    elif kind in ("email", "loyalty_id"):
-        attached = await orders.attach(conn, kind, value, customer)
-        await timeline.attach_refs(
-            conn, [entries.order_ref(str(r["id"])) for r in attached], customer
-        )
+async def stitch(conn: asyncpg.Connection, envs: list[Envelope]) -> set[uuid.UUID]:
+    """Links, without the attribution lock (see `identities`): a touch written by a request
+    that read the links before one committed is attributed by the follow-up. Returns the
+    linked customers, whose figures the caller publishes."""
+    events = [IdentityLinked.model_validate(env.data) for env in envs]
+    live = await identities.live_customers(conn, {uuid.UUID(e.customer_id) for e in events})
+    links = [
+        (e.identity.kind, e.identity.value, customer)
+        for e in events
+        if (customer := live.get(uuid.UUID(e.customer_id)))
+    ]
+    await identities.link(conn, links)
+    attribution = Attribution(conn)
+    await attribution.add(links)
+    await attribution.finish()
+    await identities.note_followups(conn, links)
+    return {customer for _, _, customer in links}
 
 
 def register(runtime: Runtime) -> None:
     @runtime.on_batch(IdentityLinked)
-    async def stitch(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-        """Without the attribution lock (see `identities`): a touch written by a request that
-        read the links before one committed is attributed by the follow-up. The figures of
-        the run's customers are published once, after all its links (a sign-in links two or
-        three identities, and each refresh waits for the figures' lock)."""
-        customers: set[uuid.UUID] = set()
-        for env in envs:
-            event = IdentityLinked.model_validate(env.data)
-            customer = await identities.live_customer(conn, uuid.UUID(event.customer_id))
-            if customer is None:
-                continue
-            kind, value = event.identity.kind, event.identity.value
-            await identities.link(conn, kind, value, customer)
-            await attribute(conn, kind, value, customer)
-            await identities.note_followup(conn, kind, value, customer)
-            customers.add(customer)
+    @runtime.on_topic(CONTACTS_TOPIC, batch=True)
+    async def contacts_facts(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        """A run of contacts' events (merges and deletions aside: each alone, in order): the
+        links stitched, the others' entries added, and the figures of all their customers
+        published once. A sign-in's events (the customer, its consents, two or three links)
+        come interleaved with the next sign-in's, and make one run, so one transaction of
+        sign-ins takes a few statements for all of them, not several a sign-in. The figures'
+        lock comes first (the lock order in `identities`)."""
+        await identities.linking(conn)
+        links = [env for env in envs if env.type == LINKED]
+        found = [e for env in envs if env.type != LINKED and (e := entries.from_event(env))]
+        customers = await stitch(conn, links) | await timeline.add(conn, found)
         await publish_metrics(conn, customers)
 
     @runtime.on(CustomersMerged)
@@ -93,6 +96,6 @@ def register(runtime: Runtime) -> None:
         await identities.rewriting_attribution(conn)
         await timeline.forget(conn, uuid.UUID(event.customer_id))
 
-    @runtime.on_topic(CONTACTS_TOPIC, *foreign_topics(), batch=True)
+    @runtime.on_topic(*foreign_topics(), batch=True)
     async def add_events(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
         await add_entries(conn, [e for e in map(entries.from_event, envs) if e is not None])

@@ -11,12 +11,12 @@ attribute the identities again. Requests that began after the link committed rea
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 
 import asyncpg
 
-from services.interactions.consumers import attribute, publish_metrics
+from services.interactions.attribution import Attribution
+from services.interactions.consumers import publish_metrics
 from services.interactions.store import identities
 from shared.loops import drain_until_stopped
 
@@ -31,15 +31,15 @@ async def settle_once(pool: asyncpg.Pool) -> int:
         if not due:
             return 0
         await identities.wait_for_touches_in_flight(conn)
-        async with identities.writing_touches(conn):
+        async with identities.settling_links(conn):
             pairs = await identities.take_followups(conn, due)
             linked = await identities.lookup(conn, pairs)  # as linked now (or erased since)
-            customers: set[uuid.UUID] = set()
-            for (kind, value), customer_id in sorted(linked.items()):
-                if customer := await identities.live_customer(conn, customer_id):
-                    await attribute(conn, kind, value, customer)
-                    customers.add(customer)
-            await publish_metrics(conn, customers)
+            live = await identities.live_customers(conn, set(linked.values()))
+            links = [(k, v, live[c]) for (k, v), c in sorted(linked.items()) if c in live]
+            attribution = Attribution(conn)
+            await attribution.add(links)
+            await attribution.finish()
+            await publish_metrics(conn, {customer for _, _, customer in links})
     return len(due)
 
 

@@ -94,10 +94,14 @@ RETURNING customer_id, first_seen, last_seen, touches, orders_count, total_spent
 LOCK = "interactions:metrics"
 
 
+TAKE_TURN = f"SELECT pg_advisory_xact_lock(hashtext('{LOCK}'))"
+
+
 async def take_turn(conn: asyncpg.Connection, *, wait: bool = True) -> bool:
-    """Hold the figures' lock until the transaction ends; without `wait`, False if taken."""
+    """Hold the figures' lock until the transaction ends; without `wait`, False if taken. A
+    transaction that also rewrites who touches belong to takes it first (`identities`)."""
     if wait:
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LOCK)
+        await conn.execute(TAKE_TURN)
         return True
     return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", LOCK))
 

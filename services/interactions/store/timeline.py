@@ -59,11 +59,16 @@ async def customers_of(conn: asyncpg.Connection, refs: list[str]) -> set[uuid.UU
     return {r["customer_id"] for r in rows}
 
 
-async def attach_refs(conn: asyncpg.Connection, refs: list[str], customer_id: uuid.UUID) -> None:
+async def attach_refs(conn: asyncpg.Connection, refs: list[tuple[str, uuid.UUID]]) -> None:
+    """Entries of nobody yet (ref, customer) become the customer's."""
+    if not refs:
+        return
     await conn.execute(
-        "UPDATE timeline SET customer_id = $2 WHERE customer_id IS NULL AND ref = ANY($1::text[])",
-        refs,
-        customer_id,
+        "UPDATE timeline t SET customer_id = r.customer_id"
+        " FROM unnest($1::text[], $2::uuid[]) AS r(ref, customer_id)"
+        " WHERE t.customer_id IS NULL AND t.ref = r.ref",
+        [ref for ref, _ in refs],
+        [customer for _, customer in refs],
     )
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from services.interactions import stitch_followup
 from services.interactions.app import runtime
-from services.interactions.store import identities, interactions
+from services.interactions.store import identities, interactions, metrics
 from services.interactions.timeline_domain import interaction_ref
 from services.interactions.tracking_domain import RequestInfo, TrackedCall, parse_call
 from shared.cloudevents import Envelope
@@ -93,5 +93,38 @@ async def test_a_call_written_before_the_link_is_stitched_by_the_link_itself(inf
         assert entry == customer
         assert await stitch_followup.settle_once(pool) == 1  # finds nothing more to attribute
         assert await pool.fetchval("SELECT count(*) FROM timeline") == 1
+    finally:
+        await pool.close()
+
+
+async def test_a_link_and_a_follow_up_of_the_same_visitor_do_not_deadlock(infra):
+    """A consumer's batch that published figures in an earlier run (so it holds the figures'
+    lock) links a visitor whose follow-up is being settled. Both take the figures' lock before
+    they rewrite any call, so one waits for the other instead of each holding what the other
+    needs (PostgreSQL would abort one of them after `deadlock_timeout`)."""
+    await ensure_database(infra.server_dsn, "ecrm_attribution_order")
+    pool = await create_pool(infra.dsn("attribution_order"), 4)
+    stitch = runtime.dispatcher.by_type[IdentityLinked.ce_type()].handler
+    visitor, first, second = f"anon-{uuid.uuid4().hex[:8]}", uuid.uuid4(), uuid.uuid4()
+    call = page_view(visitor, "/signup")
+    try:
+        await migrate(pool, MIGRATIONS)
+        async with pool.acquire() as conn:
+            async with identities.writing_touches(conn):  # written before any link
+                await interactions.insert_new(conn, [call], {call.interaction_id: None})
+            async with conn.transaction():  # the first link, as a follow-up left it
+                await identities.link(conn, [("anonymous_id", visitor, first)])
+                await identities.note_followups(conn, [("anonymous_id", visitor, first)])
+        async with pool.acquire() as consumer, consumer.transaction():
+            await metrics.take_turn(consumer)  # an earlier run of the batch published figures
+            followup = asyncio.create_task(stitch_followup.settle_once(pool))
+            await asyncio.sleep(0.3)
+            await asyncio.wait_for(stitch(consumer, [linked("anonymous_id", visitor, second)]), 5)
+        assert await asyncio.wait_for(followup, 5) == 1
+        entry = await pool.fetchval(
+            "SELECT customer_id FROM timeline WHERE ref = $1",
+            interaction_ref(str(call.interaction_id)),
+        )
+        assert entry == second  # the last link's customer, as the links now say
     finally:
         await pool.close()

@@ -91,7 +91,7 @@ async def test_figures_equal_the_timeline_counted_through_every_kind_of_change(p
     visitor = [entry(None, "web", 30, anonymous_id="v-1"), entry(None, "mobile", 31)]
     await add(pool, visitor)
     async with pool.acquire() as conn, conn.transaction():
-        await timeline.attach_refs(conn, [e.ref for e in visitor], ann)
+        await timeline.attach_refs(conn, [(e.ref, ann) for e in visitor])
         await timeline.fold(conn, bob, ann)
     await refreshed(pool, ann)
     kept, counted = await figures_and_count(pool, ann)

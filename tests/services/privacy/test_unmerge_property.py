@@ -54,7 +54,7 @@ async def _check(conn: asyncpg.Connection, specs: list, late: list) -> None:
     for index, (per_visitor, direct) in enumerate(specs):
         visitors[index] = [f"anon-{uuid.uuid4().hex}" for _ in per_visitor]
         for visitor, count in zip(visitors[index], per_visitor, strict=True):
-            await identities.link(conn, "anonymous_id", visitor, customers[index])
+            await identities.link(conn, [("anonymous_id", visitor, customers[index])])
             await timeline.add(conn, [_touch(anonymous_id=visitor) for _ in range(count)])
         await timeline.add(conn, [_touch(customer=customers[index]) for _ in range(direct)])
     before = [await _refs(conn, c) for c in customers]
