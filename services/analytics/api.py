@@ -25,7 +25,11 @@ def _pool(request: Request) -> Any:
 
 
 def _day_window(days: int, until: date | None) -> tuple[list[date], datetime, datetime]:
-    listed = domain.day_series(days, until or datetime.now(UTC).date())
+    last = until or datetime.now(UTC).date()
+    if last.toordinal() < days or last >= date.max:  # the window and its end must be dates
+        earliest = date.fromordinal(days).isoformat()
+        raise invalid("until", f"{days} days must end between {earliest} and 9999-12-30")
+    listed = domain.day_series(days, last)
     start = datetime.combine(listed[0], datetime.min.time(), UTC)
     return listed, start, start + timedelta(days=days)
 

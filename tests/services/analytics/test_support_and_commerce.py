@@ -99,7 +99,13 @@ async def test_commerce_orders_and_revenue_per_channel_and_day(infra, analytics,
 
 async def test_windows_are_validated_and_need_the_scope(infra, analytics, http, reader):
     base = f"{analytics}/api/v1/analytics"
-    for path in ("/support?days=0", "/commerce?days=400", "/support?until=yesterday"):
+    for path in (
+        "/support?days=0",
+        "/commerce?days=400",
+        "/support?until=yesterday",
+        "/commerce?days=235&until=0001-07-19",  # the window would start before year 1
+        "/support?until=9999-12-31",  # and end after 9999
+    ):
         response = await http.get(base + path, headers=reader)
         assert response.status_code == 422, path
         field = response.json()["errors"][0]["field"]
