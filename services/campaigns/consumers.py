@@ -44,19 +44,24 @@ def register(runtime: Runtime) -> None:
         await audience.mark_deleted(conn, deleted.customer_id)
         await membership.reevaluate(conn, [deleted.customer_id])
 
-    @runtime.on(InteractionRecorded, when=is_a_customer_s_track_call)
-    async def project_interaction(conn: asyncpg.Connection, env: Envelope) -> None:
-        touch = InteractionRecorded.model_validate(env.data)
-        assert touch.customer_id and touch.name  # see is_a_customer_s_track_call
+    @runtime.on_batch(InteractionRecorded, when=is_a_customer_s_track_call)
+    async def project_interactions(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        """A run of customers' track calls with one lock and one read of the segment rules;
+        in waves (a customer's n-th call in wave n), each followed by its customers'
+        re-evaluation, so memberships change as they would call by call."""
         await audience.lock_for_events(conn)
-        await audience.record_event(
-            conn,
-            f"interaction:{touch.interaction_id}",
-            touch.customer_id,
-            touch.name,
-            touch.occurred_at,
-        )
-        await membership.reevaluate(conn, [touch.customer_id])
+        rules = await membership.segment_rules(conn)
+        touches = [InteractionRecorded.model_validate(env.data) for env in envs]
+        for wave in customer_changes.waves((t.customer_id, t) for t in touches):
+            await audience.record_events(
+                conn,
+                [
+                    (f"interaction:{t.interaction_id}", t.customer_id, t.name, t.occurred_at)
+                    for t in wave
+                    if t.customer_id and t.name  # see is_a_customer_s_track_call
+                ],
+            )
+            await membership.reevaluate(conn, [t.customer_id for t in wave if t.customer_id], rules)
 
     @runtime.on(OrderPlaced)
     async def project_order(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -64,12 +69,9 @@ def register(runtime: Runtime) -> None:
         if not order.customer_id:
             return
         await audience.lock_for_events(conn)
-        await audience.record_event(
-            conn,
-            f"order:{order.store_id}:{order.order_id}",
-            order.customer_id,
-            ORDER_EVENT_NAME,
-            order.placed_at,
+        source = f"order:{order.store_id}:{order.order_id}"
+        await audience.record_events(
+            conn, [(source, order.customer_id, ORDER_EVENT_NAME, order.placed_at)]
         )
         await membership.reevaluate(conn, [order.customer_id])
         context = order.model_dump(

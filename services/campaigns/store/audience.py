@@ -143,17 +143,27 @@ async def set_metrics(
     )
 
 
-async def record_event(
-    conn: asyncpg.Connection, source_id: str, customer_id: str, name: str, at: datetime
-) -> None:
-    await ensure_row(conn, customer_id)
+Touch = tuple[str, str, str, datetime]  # source id, customer id, event name, when
+
+
+async def record_events(conn: asyncpg.Connection, touches: list[Touch]) -> None:
+    """Named events of customers, once per source id, each customer with a row (a placeholder
+    until contacts' snapshot comes): two statements for any number of events."""
+    if not touches:
+        return
+    customers = sorted({uuid.UUID(customer_id) for _, customer_id, _, _ in touches})
     await conn.execute(
-        "INSERT INTO audience_events (source_id, customer_id, name, at) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO audience (customer_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
+        customers,
+    )
+    await conn.execute(
+        "INSERT INTO audience_events (source_id, customer_id, name, at)"
+        " SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[])"
         " ON CONFLICT (source_id) DO NOTHING",
-        source_id,
-        uuid.UUID(customer_id),
-        name,
-        at,
+        [t[0] for t in touches],
+        [uuid.UUID(t[1]) for t in touches],
+        [t[2] for t in touches],
+        [t[3] for t in touches],
     )
 
 

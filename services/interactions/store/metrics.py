@@ -54,28 +54,29 @@ ON CONFLICT (customer_id, channel) DO UPDATE SET n = c.n + EXCLUDED.n,
     last_seen = GREATEST(c.last_seen, EXCLUDED.last_seen)
 """
 
+# Each customer's figures from its own rows (LATERAL: two index reads a customer). Aggregates
+# joined by customer were planned, for an array the planner guesses holds one id, as a nested
+# loop that aggregated every customer's orders once per customer: 232 ms for 477 customers.
 _REFRESH = """
 WITH ids AS (
     SELECT DISTINCT id AS customer_id FROM unnest($1::uuid[]) AS i(id)
     WHERE NOT EXISTS (SELECT 1 FROM deleted_customers d WHERE d.customer_id = i.id)
       AND NOT EXISTS (SELECT 1 FROM merged_customers m WHERE m.merged_id = i.id)
-), per_channel AS (
-    SELECT c.customer_id, c.channel, c.n, c.first_seen, c.last_seen
-    FROM touch_counts c JOIN ids USING (customer_id)
-), seen AS (
-    SELECT customer_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-           jsonb_object_agg(channel, n) AS touches
-    FROM per_channel GROUP BY customer_id
-), bought AS (
-    SELECT o.customer_id, count(*) AS orders_count, sum(o.total) AS total_spent,
-           max(o.placed_at) AS last_order_at
-    FROM orders o JOIN ids USING (customer_id) GROUP BY o.customer_id
 )
 INSERT INTO customer_metrics AS cm (customer_id, first_seen, last_seen, touches, orders_count,
                                     total_spent, last_order_at)
 SELECT ids.customer_id, seen.first_seen, seen.last_seen, COALESCE(seen.touches, '{}'::jsonb),
-       COALESCE(bought.orders_count, 0), COALESCE(bought.total_spent, 0), bought.last_order_at
-FROM ids LEFT JOIN seen USING (customer_id) LEFT JOIN bought USING (customer_id)
+       bought.orders_count, COALESCE(bought.total_spent, 0), bought.last_order_at
+FROM ids
+CROSS JOIN LATERAL (
+    SELECT min(c.first_seen) AS first_seen, max(c.last_seen) AS last_seen,
+           jsonb_object_agg(c.channel, c.n) AS touches
+    FROM touch_counts c WHERE c.customer_id = ids.customer_id
+) seen
+CROSS JOIN LATERAL (
+    SELECT count(*) AS orders_count, sum(o.total) AS total_spent, max(o.placed_at) AS last_order_at
+    FROM orders o WHERE o.customer_id = ids.customer_id
+) bought
 ON CONFLICT (customer_id) DO UPDATE
 SET first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, touches = EXCLUDED.touches,
     orders_count = EXCLUDED.orders_count, total_spent = EXCLUDED.total_spent,
