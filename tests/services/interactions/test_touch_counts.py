@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 import services.interactions
-from services.interactions.store import metrics, timeline
+from services.interactions.store import identities, metrics, timeline
 from services.interactions.timeline_domain import DERIVED_TYPES, UNCOUNTED_CHANNEL, Entry
 from shared.db import create_pool, ensure_database, migrate
 
@@ -148,3 +148,35 @@ async def test_customers_known_before_the_counts_are_counted_at_their_next_refre
     await refreshed(pool, ann)
     kept, counted = await figures_and_count(pool, ann)
     assert kept == counted and kept["touches"] == {"web": 2, "email": 1}
+
+
+async def test_an_entry_without_its_customer_goes_to_the_linked_one(pool):
+    """The customer of an entry that names none comes from its user id, else its visitor id,
+    as linked, through a merge; an entry nobody is linked to stays nobody's."""
+    await migrate(pool, MIGRATIONS)
+    by_user, by_visitor, survivor, merged = (uuid.uuid4() for _ in range(4))
+    async with pool.acquire() as conn:
+        await identities.link(
+            conn,
+            [
+                ("user_id", "u-1", by_user),
+                ("anonymous_id", "a-1", by_visitor),
+                ("anonymous_id", "a-2", merged),
+            ],
+        )
+        await conn.execute(
+            "INSERT INTO merged_customers (merged_id, survivor_id) VALUES ($1, $2)",
+            merged,
+            survivor,
+        )
+        given = uuid.uuid4()
+        added = [
+            entry(None, user_id="u-1", anonymous_id="a-1"),  # the user id first
+            entry(None, anonymous_id="a-1"),
+            entry(None, anonymous_id="a-2"),
+            entry(None, anonymous_id="a-3"),
+            entry(given, anonymous_id="a-1"),  # a customer given is kept
+        ]
+        await timeline.add(conn, added)
+        owners = dict(await conn.fetch("SELECT ref, customer_id FROM timeline"))
+    assert [owners[e.ref] for e in added] == [by_user, by_visitor, survivor, None, given]
