@@ -46,22 +46,18 @@ def register(runtime: Runtime) -> None:
 
     @runtime.on_batch(InteractionRecorded, when=is_a_customer_s_track_call)
     async def project_interactions(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-        """A run of customers' track calls with one lock and one read of the segment rules;
-        in waves (a customer's n-th call in wave n), each followed by its customers'
-        re-evaluation, so memberships change as they would call by call."""
-        await audience.lock_for_events(conn)
-        rules = await membership.segment_rules(conn)
-        touches = [InteractionRecorded.model_validate(env.data) for env in envs]
-        for wave in customer_changes.waves((t.customer_id, t) for t in touches):
-            await audience.record_events(
-                conn,
-                [
-                    (f"interaction:{t.interaction_id}", t.customer_id, t.name, t.occurred_at)
-                    for t in wave
-                    if t.customer_id and t.name  # see is_a_customer_s_track_call
-                ],
+        """A run of customers' track calls, in waves (`customer_changes.in_waves`)."""
+        touches = [
+            (
+                t.customer_id,
+                (f"interaction:{t.interaction_id}", t.customer_id, t.name, t.occurred_at),
             )
-            await membership.reevaluate(conn, [t.customer_id for t in wave if t.customer_id], rules)
+            for t in map(InteractionRecorded.model_validate, (env.data for env in envs))
+            if t.customer_id and t.name  # see is_a_customer_s_track_call
+        ]
+        await customer_changes.in_waves(
+            conn, touches, lambda wave: audience.record_events(conn, wave)
+        )
 
     @runtime.on(OrderPlaced)
     async def project_order(conn: asyncpg.Connection, env: Envelope) -> None:

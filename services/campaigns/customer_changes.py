@@ -10,7 +10,7 @@ grouping only neighbours of one kind would leave one statement per event.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import TypeVar
 
 import asyncpg
@@ -44,14 +44,29 @@ def waves(items: Iterable[tuple[Hashable, T]]) -> list[list[T]]:
     return out
 
 
-async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
-    """A run of these events, with one lock and one read of the segment rules."""
+async def in_waves(
+    conn: asyncpg.Connection,
+    items: list[tuple[str, T]],
+    apply_wave: Callable[[list[T]], Awaitable[None]],
+) -> None:
+    """A run of (customer id, item) with one lock and one read of the segment rules: in waves,
+    each applied, then its customers re-evaluated, so memberships change as they would item by
+    item."""
     await audience.lock_for_events(conn)
     rules = await membership.segment_rules(conn)
+    for wave in waves((customer, (customer, item)) for customer, item in items):
+        await apply_wave([item for _, item in wave])
+        await membership.reevaluate(conn, [customer for customer, _ in wave], rules)
+
+
+async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+    """A run of these events, in waves (`in_waves`)."""
     changes = [(env.id, KINDS[env.name].model_validate(env.data)) for env in envs]
-    for wave in waves((change.customer_id, (eid, change)) for eid, change in changes):
-        await _apply_wave(conn, wave)
-        await membership.reevaluate(conn, [change.customer_id for _, change in wave], rules)
+    await in_waves(
+        conn,
+        [(change.customer_id, (eid, change)) for eid, change in changes],
+        lambda wave: _apply_wave(conn, wave),
+    )
 
 
 async def _apply_wave(conn: asyncpg.Connection, wave: list[tuple[str, Change]]) -> None:

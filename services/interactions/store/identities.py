@@ -190,5 +190,5 @@ async def live_customers(
 
 
 async def live_customer(conn: asyncpg.Connection, customer_id: uuid.UUID) -> uuid.UUID | None:
-    """The live customer an id stands for (`resolve`); None when that customer was deleted."""
+    """The live customer an id stands for (`live_customers`); None when it was deleted."""
     return (await live_customers(conn, {customer_id})).get(customer_id)
