@@ -1,5 +1,6 @@
 """`make profile`: where the time goes at one fixed tracking rate (or under the bench's customer
-creates, `--creates`, or with a known customer's calls one at a time, `--lone`), on a fresh
+creates, `--creates`, with a known customer's calls one at a time, `--lone`, or under a shop's
+orders, `--orders`), on a fresh
 embedded stack.
 
 The figures behind bench/RESULTS.md's tables: CPU of each component per event, PostgreSQL's
@@ -31,6 +32,7 @@ import uvloop
 
 from bench import creates, e2e, ingest, spy
 from bench.cpu import CpuMeter, us_per_event
+from bench.orders import OrderLoad
 from ecrm.embedded.stack import EmbeddedStack
 from ecrm.ports import settings_on_free_ports
 
@@ -288,6 +290,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metavar="EVERY",
         help="instead: a known customer's track call every EVERY s, and nothing else",
     )
+    parser.add_argument(
+        "--orders",
+        type=float,
+        metavar="RATE",
+        help="instead: orders a second through the gateway, each naming a known customer",
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
     args = parser.parse_args(argv)
@@ -295,6 +303,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.lone:
         load = lone = LoneCalls(args.lone)
         prepare = lone.prepare
+    elif args.orders:
+        load = shop = OrderLoad(args.orders)
+        prepare = shop.prepare
     else:
         load = customer_creates if args.creates else tracking(args.rate, args.sign_ins)
     report = uvloop.run(run(load, args.seconds, args.py_spy, prepare))

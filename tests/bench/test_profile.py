@@ -117,3 +117,21 @@ def test_profile_of_lone_calls_counts_the_statements_each_call_takes():
     assert report["drain_s"] is not None
     assert report["statements_per_event"] > 10
     assert any(s["database"] == "ecrm_campaigns" for s in report["statements"])
+
+
+def test_profile_of_orders_places_each_for_a_known_customer():
+    """A shop's orders: every one placed (201), resolved to a customer made beforehand, and
+    applied by the readers of the order stream before the figures are read."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--orders", "20", "--seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["events"] == 40 and report["errors"] == {} and report["drain_s"] is not None
+    assert report["p99_ms"] > 0 and report["us_per_event"]["interactions"] > 0
+    queries = {(s["database"], s["query"].split(" (")[0]) for s in report["statements"]}
+    assert ("ecrm_interactions", "INSERT INTO orders") in queries
+    assert report["statements_per_event"] > 8  # its transaction, and every reader's share
