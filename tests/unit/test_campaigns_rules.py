@@ -9,7 +9,15 @@ import pytest
 
 from services.campaigns import templates, tokens
 from services.campaigns.rules.evaluate import Profile, matches
-from services.campaigns.rules.parse import RuleError, find_cycle, inline, is_time_based, validate
+from services.campaigns.rules.parse import (
+    RuleError,
+    event_depths,
+    find_cycle,
+    inline,
+    is_time_based,
+    merged_depths,
+    validate,
+)
 
 NOW = datetime(2030, 1, 10, tzinfo=UTC)
 
@@ -83,3 +91,16 @@ def test_tokens_are_bound_to_their_purpose_and_content():
     ):
         with pytest.raises(tokens.BadToken):
             tokens.verify(key, purpose, bad)
+
+
+def test_event_depths_are_the_largest_min_count_asked_of_each_name():
+    rule = {
+        "all": [
+            {"event": "Viewed Cart", "within_days": 7, "min_count": 3},
+            {"any": [{"event": "Viewed Cart"}, {"not": {"event": "Order Placed", "min_count": 2}}]},
+        ]
+    }
+    assert event_depths(rule) == {"Viewed Cart": 3, "Order Placed": 2}
+    assert event_depths({"tag": "vip"}) == {}
+    merged = merged_depths([{"a": 2, "b": 1}, {"b": 5}, {}])
+    assert merged == {"a": 2, "b": 5}

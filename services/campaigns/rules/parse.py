@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 ATTRIBUTE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists")
@@ -218,17 +218,35 @@ def find_cycle(start: str, rule: Any, rules_by_id: dict[str, Any]) -> list[str] 
     return walk(rule, [start])
 
 
-def event_names(rule: dict[str, Any]) -> set[str]:
-    """Event names an inlined rule reads (to load only those of a customer's events)."""
+def event_depths(rule: dict[str, Any]) -> dict[str, int]:
+    """For each event name an inlined rule reads, how many of a customer's newest events of that
+    name decide it. A condition asks whether at least `min_count` of them fall in a window that
+    ends now (or in all time), and the newest `min_count` answer that: a customer's events are
+    loaded that deep, not their whole history."""
+    depths: dict[str, int] = {}
+    _add_depths(rule, depths)
+    return depths
+
+
+def merged_depths(depths: Iterable[dict[str, int]]) -> dict[str, int]:
+    """The depths that answer every one of several rules."""
+    merged: dict[str, int] = {}
+    for each in depths:
+        for name, depth in each.items():
+            merged[name] = max(depth, merged.get(name, 0))
+    return merged
+
+
+def _add_depths(rule: dict[str, Any], depths: dict[str, int]) -> None:
     if "event" in rule:
-        return {rule["event"]}
-    names: set[str] = set()
+        name = rule["event"]
+        depths[name] = max(rule.get("min_count", 1), depths.get(name, 0))
+        return
     for kind in ("all", "any"):
         for child in rule.get(kind, []):
-            names |= event_names(child)
+            _add_depths(child, depths)
     if "not" in rule:
-        names |= event_names(rule["not"])
-    return names
+        _add_depths(rule["not"], depths)
 
 
 def is_time_based(rule: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from jinja2.exceptions import TemplateError
 
 from services.campaigns.config import CampaignSettings, public_base
 from services.campaigns.rules.evaluate import matches
-from services.campaigns.rules.parse import event_names, inline
+from services.campaigns.rules.parse import event_depths, inline
 from services.campaigns.sending import mail
 from services.campaigns.sending.smtp import Outcome, SmtpRelay
 from services.campaigns.store import audience, membership, messages, privacy
@@ -148,5 +148,5 @@ class Sender:
 async def _condition_holds(conn: asyncpg.Connection, contact: Any, source: Any) -> bool:
     rules = await membership.all_rules(conn)
     rule = inline(source["condition"], rules)
-    profile = await audience.load_profile(conn, contact["customer_id"], event_names(rule))
+    profile = await audience.load_profile(conn, contact["customer_id"], event_depths(rule))
     return profile is not None and matches(rule, profile, datetime.now(UTC))

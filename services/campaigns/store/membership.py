@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from services.campaigns.rules.evaluate import matches
-from services.campaigns.rules.parse import event_names, inline
+from services.campaigns.rules.parse import event_depths, inline, merged_depths
 from services.campaigns.rules.sql import Params, compile_rule
 from services.campaigns.store import audience
 from shared import outbox
@@ -66,7 +66,7 @@ async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, 
 
 class SegmentRules(NamedTuple):
     inlined: dict[str, Any]  # segment id -> its rule, references to other segments inlined
-    event_names: set[str]  # the event names any rule asks about
+    event_depths: dict[str, int]  # the event names any rule asks about, how deep (`event_depths`)
 
 
 async def segment_rules(conn: asyncpg.Connection) -> SegmentRules:
@@ -74,7 +74,7 @@ async def segment_rules(conn: asyncpg.Connection) -> SegmentRules:
     takes the lock alone) cannot change them meanwhile."""
     rules = await all_rules(conn)
     inlined = {sid: inline(rule, rules) for sid, rule in rules.items()}
-    return SegmentRules(inlined, set().union(*(event_names(r) for r in inlined.values())))
+    return SegmentRules(inlined, merged_depths(event_depths(r) for r in inlined.values()))
 
 
 async def reevaluate(
@@ -87,7 +87,7 @@ async def reevaluate(
     now = datetime.now(UTC)
     for customer_id in dict.fromkeys(customer_ids):
         cid = uuid.UUID(customer_id)
-        profile = await audience.load_profile(conn, cid, rules.event_names)
+        profile = await audience.load_profile(conn, cid, rules.event_depths)
         should = {
             uuid.UUID(sid)
             for sid, rule in rules.inlined.items()

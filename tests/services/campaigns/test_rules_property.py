@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import services.campaigns
 from services.campaigns.rules.evaluate import matches
-from services.campaigns.rules.parse import validate
+from services.campaigns.rules.parse import event_depths, validate
 from services.campaigns.store import audience, membership
 from shared.db import _init_connection, create_pool, ensure_database, migrate
 
@@ -172,7 +172,7 @@ async def _compare(conn: asyncpg.Connection, rule: dict, people: list[dict]) -> 
         by_sql = set(await membership.matching_ids(conn, rule, NOW))
         by_python = set()
         for cid in ids:
-            profile = await audience.load_profile(conn, cid, set(EVENTS))
+            profile = await audience.load_profile(conn, cid, event_depths(rule))
             if profile is not None and matches(rule, profile, NOW):
                 by_python.add(cid)
         assert by_sql == by_python, (rule, people)
