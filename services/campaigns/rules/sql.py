@@ -113,8 +113,10 @@ def _event(rule: dict[str, Any], params: Params, now: str) -> str:
     if "within_days" in rule:
         days = params.add(rule["within_days"])
         window = f" AND e.at >= {now} - make_interval(days => {days}::int)"
+    least = params.add(rule.get("min_count", 1))
+    # Counted up to `min_count` only: a customer's whole history of the name is not read.
     return (
-        f"((SELECT count(*) FROM audience_events e WHERE e.customer_id = a.customer_id"
-        f" AND e.name = {params.add(rule['event'])}::text{window})"
-        f" >= {params.add(rule.get('min_count', 1))}::int)"
+        f"((SELECT count(*) FROM (SELECT FROM audience_events e"
+        f" WHERE e.customer_id = a.customer_id AND e.name = {params.add(rule['event'])}::text"
+        f"{window} LIMIT {least}::int) e) >= {least}::int)"
     )
