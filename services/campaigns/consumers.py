@@ -14,15 +14,36 @@ from shared.cloudevents import Envelope
 from shared.events.contacts import CustomerDeleted, CustomersMerged
 from shared.events.interactions import InteractionRecorded, OrderPlaced
 from shared.events.support import TicketStatusChanged
+from shared.messaging import names_a_customer
 from shared.service import Runtime
 
 ORDER_EVENT_NAME = "Order Placed"  # what `{"event": "Order Placed"}` matches for OrderPlaced
+ORDER_CONTEXT = {"order_id", "store_id", "channel", "currency", "total", "lines", "placed_at"}
 
 
 def is_a_customer_s_track_call(env: Envelope) -> bool:
     """Segments only match named track events of known customers."""
     data = env.data
     return data.get("kind") == "track" and bool(data.get("customer_id")) and bool(data.get("name"))
+
+
+Order = tuple[str, str, OrderPlaced]  # event id, customer id, the order
+
+
+async def _apply_orders(conn: asyncpg.Connection, wave: list[Order]) -> None:
+    await audience.record_events(
+        conn,
+        [
+            (f"order:{o.store_id}:{o.order_id}", customer, ORDER_EVENT_NAME, o.placed_at)
+            for _, customer, o in wave
+        ],
+    )
+    await journeys.trigger_each(
+        conn,
+        "order_placed",
+        [(eid, customer) for eid, customer, _ in wave],
+        [o.model_dump(mode="json", include=ORDER_CONTEXT) for _, _, o in wave],
+    )
 
 
 def register(runtime: Runtime) -> None:
@@ -59,22 +80,16 @@ def register(runtime: Runtime) -> None:
             conn, touches, lambda wave: audience.record_events(conn, wave)
         )
 
-    @runtime.on(OrderPlaced)
-    async def project_order(conn: asyncpg.Connection, env: Envelope) -> None:
-        order = OrderPlaced.model_validate(env.data)
-        if not order.customer_id:
-            return
-        await audience.lock_for_events(conn)
-        source = f"order:{order.store_id}:{order.order_id}"
-        await audience.record_events(
-            conn, [(source, order.customer_id, ORDER_EVENT_NAME, order.placed_at)]
+    @runtime.on_batch(OrderPlaced, when=names_a_customer)  # an order of nobody: no segment
+    async def project_orders(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
+        """A run of customers' orders, in waves (`customer_changes.in_waves`): each an event
+        for segments, and the journeys it starts."""
+        orders = [(env.id, OrderPlaced.model_validate(env.data)) for env in envs]
+        await customer_changes.in_waves(
+            conn,
+            [(o.customer_id, (eid, o.customer_id, o)) for eid, o in orders if o.customer_id],
+            lambda wave: _apply_orders(conn, wave),
         )
-        await membership.reevaluate(conn, [order.customer_id])
-        context = order.model_dump(
-            mode="json",
-            include={"order_id", "store_id", "channel", "currency", "total", "lines", "placed_at"},
-        )
-        await journeys.trigger(conn, "order_placed", env.id, order.customer_id, context)
 
     @runtime.on(TicketStatusChanged)
     async def trigger_satisfaction(conn: asyncpg.Connection, env: Envelope) -> None:

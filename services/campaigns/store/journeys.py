@@ -8,14 +8,15 @@ from typing import Any
 
 import asyncpg
 
+from shared.db import dump_json
 from shared.errors import not_found
 from shared.ids import uuid7
 
 _TRIGGER = """
 INSERT INTO messages (id, journey_id, trigger_event_id, customer_id, context, send_after)
-SELECT gen_random_uuid(), j.id, e.event_id, e.customer_id, $4,
+SELECT gen_random_uuid(), j.id, e.event_id, e.customer_id, e.context::jsonb,
        now() + make_interval(secs => j.delay_seconds)
-FROM journeys j, unnest($1::uuid[], $2::uuid[]) AS e(event_id, customer_id)
+FROM journeys j, unnest($1::uuid[], $2::uuid[], $4::text[]) AS e(event_id, customer_id, context)
 WHERE j.enabled AND j.trigger = $3
 ON CONFLICT DO NOTHING
 """
@@ -96,21 +97,23 @@ async def trigger(
     customer_id: str,
     context: dict[str, Any],
 ) -> int:
-    status = await conn.execute(
-        _TRIGGER, [uuid.UUID(event_id)], [uuid.UUID(customer_id)], trigger_name, context
-    )
-    return int(status.split()[-1])
+    return await trigger_each(conn, trigger_name, [(event_id, customer_id)], [context])
 
 
 async def trigger_each(
-    conn: asyncpg.Connection, trigger_name: str, events: list[tuple[str, str]]
-) -> None:
-    """`trigger` for each (event id, customer id), with no context, in one statement (a
-    create's CustomerCreated comes to this once, with or without a journey to start)."""
-    await conn.execute(
+    conn: asyncpg.Connection,
+    trigger_name: str,
+    events: list[tuple[str, str]],
+    contexts: list[dict[str, Any]] | None = None,
+) -> int:
+    """`trigger` for each (event id, customer id), with its context (none given: `{}`), in one
+    statement (a create's CustomerCreated comes to this once, with or without a journey to
+    start). Returns how many messages were made."""
+    status = await conn.execute(
         _TRIGGER,
         [uuid.UUID(eid) for eid, _ in events],
         [uuid.UUID(cid) for _, cid in events],
         trigger_name,
-        {},
+        [dump_json(c) for c in contexts] if contexts is not None else ["{}"] * len(events),
     )
+    return int(status.split()[-1])
