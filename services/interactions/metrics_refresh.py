@@ -1,7 +1,7 @@
 """The figures of customers whose timeline grew through our own channels (web calls, orders):
 recomputed shortly after, by one refresher per service, and published when they changed.
 
-Written with the touch (`metrics.mark_pending`), so the interactions service does not read its
+Marked due with the touch (`timeline.add_marking`), so the interactions service does not read its
 own event stream back to learn what it has just written.
 """
 

@@ -10,7 +10,7 @@ from fastapi import Query, Request
 
 from services.interactions import timeline_domain
 from services.interactions.orders_domain import OrderIn, OrderRuleError, check_rules, fingerprint
-from services.interactions.store import identities, metrics, orders, timeline
+from services.interactions.store import identities, orders, timeline
 from shared import outbox
 from shared.auth import scoped
 from shared.errors import conflict, invalid, not_found
@@ -42,7 +42,7 @@ async def place_order(body: OrderIn, request: Request) -> JSON:
             return _existing(existing, print_)
         placed = _placed_event(row, body)
         entry = timeline_domain.from_order(placed, placed.id, placed.customer_id)
-        await metrics.mark_pending(conn, await timeline.add(conn, [entry]))
+        await timeline.add_marking(conn, [entry])
         events: list[Event] = [placed]
         if request_event is not None:
             events.append(request_event)

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from services.interactions import timeline_domain
-from services.interactions.store import identities, interactions, metrics, timeline
+from services.interactions.store import identities, interactions, timeline
 from services.interactions.tracking_domain import TrackedCall, stored_call
 from shared import outbox
 from shared.events.contacts import Identity, IdentityRequest
@@ -35,7 +35,7 @@ async def record(runtime: Runtime, calls: list[TrackedCall]) -> int:
             for c in new
             if (customer := customers[c.interaction_id])
         ]
-        await metrics.mark_pending(conn, await timeline.add(conn, entries))
+        await timeline.add_marking(conn, entries)
         requests = [outbox.row_of(e) for e in identity_requests(new, known)]
         await outbox.add_rows(conn, requests, notify=False)  # the hottest path: see add_rows
     if (new or requests) and runtime.relay_wakeup is not None:

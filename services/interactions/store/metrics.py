@@ -16,7 +16,7 @@ from services.interactions.timeline_domain import DERIVED_TYPES, UNCOUNTED_CHANN
 # Touches and first/last seen count what the customer did, not edits of their record nor what
 # other services derive about them (`timeline_domain.is_touch`).
 _DERIVED = ", ".join(f"'{t}'" for t in DERIVED_TYPES)
-_TOUCHES = f"channel <> '{UNCOUNTED_CHANNEL}' AND type NOT IN ({_DERIVED})"
+TOUCHES = f"channel <> '{UNCOUNTED_CHANNEL}' AND type NOT IN ({_DERIVED})"
 
 # The customers' deltas, taken and folded into their counts in one snapshot: the timeline it
 # counts again (for a customer marked) holds exactly the entries whose deltas it takes. Deltas
@@ -30,13 +30,13 @@ WITH taken AS (
 ), counted AS (
     SELECT customer_id, channel, count(*) AS n, min(occurred_at) AS first_seen,
            max(occurred_at) AS last_seen
-    FROM timeline WHERE customer_id IN (SELECT customer_id FROM recount) AND {_TOUCHES}
+    FROM timeline WHERE customer_id IN (SELECT customer_id FROM recount) AND {TOUCHES}
     GROUP BY customer_id, channel
 ), added AS (
     SELECT customer_id, channel, sum(n) AS n, min(first_seen) AS first_seen,
            max(last_seen) AS last_seen
     FROM taken
-    WHERE channel IS NOT NULL AND {_TOUCHES}
+    WHERE channel IS NOT NULL AND {TOUCHES}
       AND customer_id NOT IN (SELECT customer_id FROM recount)
     GROUP BY customer_id, channel
 ), dropped AS (
@@ -126,15 +126,6 @@ async def forget_counts(conn: asyncpg.Connection, customer_ids: list[uuid.UUID])
     for table in ("touch_counts", "touch_deltas"):
         await conn.execute(
             f"DELETE FROM {table} WHERE customer_id = ANY($1::uuid[])", sorted(customer_ids)
-        )
-
-
-async def mark_pending(conn: asyncpg.Connection, customer_ids: set[uuid.UUID]) -> None:
-    """In the transaction that grew their timelines: these customers' figures are due."""
-    if customer_ids:
-        await conn.execute(
-            "INSERT INTO metrics_pending (customer_id) SELECT unnest($1::uuid[])",
-            sorted(customer_ids),
         )
 
 

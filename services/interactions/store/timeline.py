@@ -49,6 +49,23 @@ RETURNING customer_id, channel, type
 """
 
 
+# The same, and the figures of the customers with a new touch marked due (`metrics_pending`, which
+# the refresher takes) by the statement itself: a request's entries and marks in one round trip.
+_INSERT_MARKING = f"""
+WITH added AS ({_INSERT})
+INSERT INTO metrics_pending (customer_id)
+SELECT DISTINCT customer_id FROM added WHERE customer_id IS NOT NULL AND {metrics.TOUCHES}
+ORDER BY customer_id
+"""
+
+
+async def add_marking(conn: asyncpg.Connection, entries: list[Entry]) -> None:
+    """`add`, and in the same statement the figures of the customers it would return marked due:
+    for the requests that write entries in the transaction accepting them."""
+    if entries:
+        await conn.execute(_INSERT_MARKING, dump_json(entries))
+
+
 async def add(conn: asyncpg.Connection, entries: list[Entry]) -> set[uuid.UUID]:
     """Insert entries not seen before; returns the customers whose figures they change (those
     with a new touch: record edits and derived events change none)."""

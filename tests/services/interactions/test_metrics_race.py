@@ -38,7 +38,7 @@ async def test_a_refresh_during_the_consumers_transaction_misses_no_touch(infra)
     try:
         await migrate(pool, MIGRATIONS)
         async with pool.acquire() as conn, conn.transaction():  # a web touch, figures due
-            await metrics.mark_pending(conn, await timeline.add(conn, [touch(customer, "web")]))
+            await timeline.add_marking(conn, [touch(customer, "web")])
         async with pool.acquire() as consumer:
             async with consumer.transaction():  # the consumer adds an email touch...
                 await timeline.add(consumer, [touch(customer, "email")])

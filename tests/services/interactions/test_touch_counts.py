@@ -180,3 +180,30 @@ async def test_an_entry_without_its_customer_goes_to_the_linked_one(pool):
         await timeline.add(conn, added)
         owners = dict(await conn.fetch("SELECT ref, customer_id FROM timeline"))
     assert [owners[e.ref] for e in added] == [by_user, by_visitor, survivor, None, given]
+
+
+async def test_entries_added_by_a_request_mark_the_figures_of_their_customers_due(pool):
+    """What `add` returns, `add_marking` marks due in the same statement: each customer with a
+    new touch once; an edit of the record, a derived entry, an entry of nobody and an entry seen
+    before mark nothing."""
+    await migrate(pool, MIGRATIONS)
+    toucher, editor = uuid.uuid4(), uuid.uuid4()
+    seen = entry(toucher)
+    async with pool.acquire() as conn:
+        await timeline.add(conn, [seen])
+        await conn.execute("DELETE FROM metrics_pending")
+        async with conn.transaction():
+            await timeline.add_marking(
+                conn,
+                [
+                    seen,
+                    entry(toucher, "email"),
+                    entry(toucher, "store"),
+                    entry(editor, UNCOUNTED_CHANNEL),
+                    entry(editor, type=next(iter(DERIVED_TYPES))),
+                    entry(None),
+                ],
+            )
+            due = await conn.fetch("SELECT customer_id FROM metrics_pending")
+        kept = await conn.fetchval("SELECT count(*) FROM timeline")
+    assert [r["customer_id"] for r in due] == [toucher] and kept == 6
