@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 
 from bench.loadclient import FAILURES, LoadClient, post_request
-from bench.payloads import batch
+from bench.payloads import VISITORS, batch
 from shared import outbox
 from shared.kafka_admin import PartitionLag, consumer_lag
 
@@ -68,9 +68,13 @@ class StepResult:
         return self.kept_up and self.backlog_after <= BOUNDED_LAG_S * self.target_events_per_s
 
 
-def prepare_bodies(count: int, size: int, seed: int, sign_ins: float = 0.0) -> list[bytes]:
+def prepare_bodies(
+    count: int, size: int, seed: int, sign_ins: float = 0.0, visitors: int = VISITORS
+) -> list[bytes]:
     rng = random.Random(seed)
-    return [orjson.dumps(batch(size, rng, sign_ins=sign_ins)) for _ in range(count)]
+    return [
+        orjson.dumps(batch(size, rng, visitors=visitors, sign_ins=sign_ins)) for _ in range(count)
+    ]
 
 
 async def open_loop(
@@ -81,13 +85,14 @@ async def open_loop(
     size: int = 100,
     seed: int = 1,
     sign_ins: float = 0.0,
+    visitors: int = VISITORS,
 ) -> StepResult:
     result = StepResult(rate)
     batches = max(1, int(rate * seconds / size))
     headers = {"Content-Type": "application/json", "Authorization": basic_auth(write_key)}
     requests = [
         post_request(url, "/v1/batch", headers, body)
-        for body in prepare_bodies(batches, size, seed, sign_ins)
+        for body in prepare_bodies(batches, size, seed, sign_ins, visitors)
     ]
     interval = size / rate
     client = LoadClient(url)

@@ -9,6 +9,7 @@ from typing import Any
 
 PAGES = ["/", "/pricing", "/docs", "/blog/launch", "/signup", "/features", "/contact"]
 EVENTS = ["Product Viewed", "Product Added", "Checkout Started", "Pricing Viewed", "Signed Up"]
+VISITORS = 5000  # distinct visitors of the load: anon-0 .. anon-4999
 
 
 def track_event(anonymous_id: str, rng: random.Random) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def sign_in(anonymous_id: str) -> dict[str, Any]:
 
 
 def batch(
-    size: int, rng: random.Random, visitors: int = 5000, sign_ins: float = 0.0
+    size: int, rng: random.Random, visitors: int = VISITORS, sign_ins: float = 0.0
 ) -> dict[str, Any]:
     """`sign_ins`: the share of calls that sign a visitor in as a new user (0: all anonymous)."""
     calls = []

@@ -1,6 +1,6 @@
 """`make profile`: where the time goes at one fixed tracking rate (or under the bench's customer
-creates, `--creates`, with a known customer's calls one at a time, `--lone`, or under a shop's
-orders, `--orders`), on a fresh
+creates, `--creates`, with a known customer's calls one at a time, `--lone`, with every visitor
+of the load a known customer, `--known`, or under a shop's orders, `--orders`), on a fresh
 embedded stack.
 
 The figures behind bench/RESULTS.md's tables: CPU of each component per event, PostgreSQL's
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from bench import creates, e2e, ingest, spy
+from bench import creates, e2e, ingest, known, payloads, spy
 from bench.cpu import CpuMeter, us_per_event
 from bench.orders import OrderLoad
 from ecrm.embedded.stack import EmbeddedStack
@@ -60,14 +61,20 @@ async def run(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def tracking(rate: float, sign_ins: float = 0.0) -> Load:
-    """Tracking batches at `rate` events/s; an event is one tracked call, a `sign_ins` share of
-    them signing a visitor in as a new user."""
+def tracking(rate: float, sign_ins: float = 0.0, visitors: int = payloads.VISITORS) -> Load:
+    """Tracking batches at `rate` events/s from `visitors` distinct visitors; an event is one
+    tracked call, a `sign_ins` share of them signing a visitor in as a new user."""
 
     async def load(stack: EmbeddedStack, seconds: float) -> tuple[int, dict[str, Any]]:
         dsn, bootstrap = stack.settings.database_dsn("interactions"), stack.settings.kafka
         result = await ingest.open_loop(
-            stack.gateway_url, stack.write_key, rate, seconds, seed=7, sign_ins=sign_ins
+            stack.gateway_url,
+            stack.write_key,
+            rate,
+            seconds,
+            seed=7,
+            sign_ins=sign_ins,
+            visitors=visitors,
         )
         drain = await ingest.wait_drained(dsn, bootstrap, 120)
         return result.accepted_events, {
@@ -291,6 +298,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="instead: a known customer's track call every EVERY s, and nothing else",
     )
     parser.add_argument(
+        "--known",
+        action="store_true",
+        help="every visitor of the load signed in as a customer before the window",
+    )
+    parser.add_argument(
+        "--visitors",
+        type=int,
+        default=payloads.VISITORS,
+        help="distinct visitors of the tracking load",
+    )
+    parser.add_argument(
         "--orders",
         type=float,
         metavar="RATE",
@@ -307,7 +325,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         load = shop = OrderLoad(args.orders)
         prepare = shop.prepare
     else:
-        load = customer_creates if args.creates else tracking(args.rate, args.sign_ins)
+        load = (
+            customer_creates if args.creates else tracking(args.rate, args.sign_ins, args.visitors)
+        )
+        if args.known:
+            prepare = functools.partial(known.sign_in_every_visitor, visitors=args.visitors)
     report = uvloop.run(run(load, args.seconds, args.py_spy, prepare))
     if args.py_spy:
         report["py_spy"] = py_spy_summaries(args.py_spy, report)

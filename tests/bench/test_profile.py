@@ -135,3 +135,21 @@ def test_profile_of_orders_places_each_for_a_known_customer():
     queries = {(s["database"], s["query"].split(" (")[0]) for s in report["statements"]}
     assert ("ecrm_interactions", "INSERT INTO orders") in queries
     assert report["statements_per_event"] > 8  # its transaction, and every reader's share
+
+
+def test_profile_of_known_customers_signs_every_visitor_in_first():
+    """Every visitor of the load a customer before the window: each call then costs a timeline
+    entry and every reader of the customers' stream, not the few statements a visitor's
+    batch of 100 calls costs (~0.1 a call)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--known", "--visitors", "100"]
+        + ["--rate", "500", "--seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["achieved"] > 0 and report["errors"] == {} and report["drain_s"] is not None
+    assert report["statements_per_event"] > 1
+    assert report["us_per_event"]["campaigns"] > 0

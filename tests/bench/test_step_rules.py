@@ -50,7 +50,7 @@ async def test_the_generators_cpu_is_counted_while_the_load_runs_only(monkeypatc
     """Its bodies are made before the load starts, when the stack is idle: counting that CPU
     overstated how much of the machine the generator takes from the stack under load."""
 
-    def bodies_made_slowly(count: int, size: int, seed: int, sign_ins: float = 0.0) -> list:
+    def bodies_made_slowly(count: int, size: int, seed: int, *_: object) -> list:
         spent = time.process_time()
         while time.process_time() - spent < 0.3:  # CPU, as making real bodies costs
             pass

@@ -50,12 +50,12 @@ async def record_signals(
     """Score each signal once (by customer and event id); returns the customers qualified now."""
     now = now or datetime.now(UTC)
     rules = await rules_store.live_rules(conn)
-    survivors = await survivors_of(conn, {uuid.UUID(s.customer_id) for s in signals})
+    scored = [(s, rule) for s in signals if (rule := rule_for(rules, s)) is not None]
+    if not scored:  # no rule for any of them (or no rules at all)
+        return []
+    survivors = await survivors_of(conn, {uuid.UUID(s.customer_id) for s, _ in scored})
     rows = []
-    for signal in signals:
-        rule = rule_for(rules, signal)
-        if rule is None:
-            continue
+    for signal, rule in scored:
         customer = survivors[uuid.UUID(signal.customer_id)]
         rows.append(
             (
@@ -70,8 +70,6 @@ async def record_signals(
                 fades_out_at(rule.points, rule.decay_per_day, signal.occurred_at),
             )
         )
-    if not rows:
-        return []
     inserted = await conn.fetch(_INSERT_HISTORY, *(list(col) for col in zip(*rows, strict=True)))
     steady: dict[uuid.UUID, int] = defaultdict(int)
     for row in inserted:
