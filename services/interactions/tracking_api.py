@@ -32,6 +32,7 @@ from services.interactions.tracking_http import (
 from services.interactions.tracking_record import record
 from shared.errors import Problem
 from shared.http import JSON
+from shared.ids import uuid7s
 from shared.overload import InFlight
 from shared.ratelimit import limit_tracking
 
@@ -87,10 +88,10 @@ def _parse_batch(
 ) -> tuple[list[TrackedCall], list[dict[str, Any]]]:
     calls: list[TrackedCall] = []
     rejected: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
+    for index, (item, call_id) in enumerate(zip(items, uuid7s(len(items)), strict=True)):
         try:
             check_storable(item)
-            calls.append(parse_call(item, info))
+            calls.append(parse_call(item, info, call_id=call_id))
         except InvalidCall as exc:
             rejected.append(_rejection(index, exc))
     return calls, rejected

@@ -6,6 +6,7 @@ identities it carries. A call that breaks a rule raises `InvalidCall` naming the
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,9 +68,18 @@ class RequestInfo:
     sent_at: Any = None
     context: dict[str, Any] = field(default_factory=dict)
 
+    @functools.cached_property
+    def batch_sent_at(self) -> datetime | None:
+        """The request's sentAt, read once for all its calls that carry none of their own. One
+        that cannot be read is not kept: each such call is refused for it (InvalidCall)."""
+        return _time_value(self.sent_at, "sentAt")
 
-def parse_call(raw: Any, request: RequestInfo, kind: str | None = None) -> TrackedCall:
-    """One call of a batch (`kind` None: read from `type`) or of a single endpoint."""
+
+def parse_call(
+    raw: Any, request: RequestInfo, kind: str | None = None, call_id: uuid.UUID | None = None
+) -> TrackedCall:
+    """One call of a batch (`kind` None: read from `type`) or of a single endpoint; `call_id`:
+    its id made beforehand (`uuid7s` for a batch), else one is made."""
     if not isinstance(raw, dict):
         raise InvalidCall("body", "a call must be a JSON object")
     kind = kind or _kind_of(raw)
@@ -78,13 +88,9 @@ def parse_call(raw: Any, request: RequestInfo, kind: str | None = None) -> Track
     context = {**request.context, **_object(raw, "context")}
     anonymous_id, user_id = _identifier(raw, "anonymousId"), _identifier(raw, "userId")
     _require_identity(kind, raw, anonymous_id, user_id)
-    sent_at = (
-        _time(raw, "sentAt")
-        if raw.get("sentAt") is not None
-        else _time_value(request.sent_at, "sentAt")
-    )
+    sent_at = _time(raw, "sentAt") if raw.get("sentAt") is not None else request.batch_sent_at
     return TrackedCall(  # positional, in the fields' order: 0.29 us, where keywords cost 0.90
-        uuid7(),
+        call_id or uuid7(),
         _message_id(raw),
         kind,
         channel_of(kind, context),

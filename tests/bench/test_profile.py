@@ -11,6 +11,7 @@ import asyncpg
 from bench import profile, spy
 
 SIGN_INS = ["--sign-ins", "0.02"]  # the option works: 2 % of the calls sign in a new user
+KNOWN_100 = ["--visitors", "100", "--rate", "500"]  # 100 customers, 5 calls a second each
 
 
 RAW = (
@@ -142,8 +143,7 @@ def test_profile_of_known_customers_signs_every_visitor_in_first():
     entry and every reader of the customers' stream, not the few statements a visitor's
     batch of 100 calls costs (~0.1 a call)."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--known", "--visitors", "100"]
-        + ["--rate", "500", "--seconds", "2"],
+        [sys.executable, "-m", "bench.profile", "--known", *KNOWN_100, "--seconds", "2"],
         capture_output=True,
         text=True,
         timeout=300,

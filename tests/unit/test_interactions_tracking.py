@@ -48,6 +48,24 @@ def test_a_batch_sentat_applies_to_calls_without_their_own():
     assert call.context == {"library": {"name": "x"}, "ip": "1"}
 
 
+def test_a_batch_sentat_that_cannot_be_read_refuses_only_the_calls_that_need_it():
+    info = RequestInfo(NOW, "yesterday-ish")
+    own = {"type": "page", "userId": "u", "sentAt": NOW.isoformat()}
+    assert parse_call(own, info).sent_at == NOW
+    for _ in range(2):  # each call that relies on it, not only the first
+        with pytest.raises(InvalidCall) as caught:
+            parse_call({"type": "page", "userId": "u"}, info)
+        assert caught.value.field == "sentAt"
+
+
+def test_a_call_takes_the_id_made_for_it():
+    made = uuid.uuid4()
+    assert (
+        parse_call({"type": "page", "userId": "u"}, RequestInfo(NOW), call_id=made).interaction_id
+        == made
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "field"),
     [

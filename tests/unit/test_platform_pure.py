@@ -10,7 +10,7 @@ from shared.cloudevents import Envelope, MalformedEvent, headers_for
 from shared.errors import Problem
 from shared.events.catalogue import all_topics, by_ce_type
 from shared.events.contacts import CustomerCreated
-from shared.ids import uuid7
+from shared.ids import uuid7, uuid7s
 from shared.pagination import decode_cursor, encode_cursor, page
 from shared.settings import Settings
 
@@ -31,6 +31,19 @@ def test_uuid7_is_a_plain_uuid():
     assert made.variant == uuid.RFC_4122 and made.is_safe is uuid.SafeUUID.unknown
     assert abs(int.from_bytes(made.bytes[:6], "big") - time.time_ns() // 1_000_000) < 1_000
     assert len({uuid7() for _ in range(10_000)}) == 10_000
+
+
+def test_uuid7s_are_uuid7s_of_the_moment_each_plain_and_distinct():
+    before = time.time_ns() // 1_000_000
+    made = uuid7s(10_000)
+    assert len(made) == len(set(made)) == 10_000 and uuid7s(0) == []
+    for one in made[:100]:
+        parsed = uuid.UUID(str(one))
+        assert one == parsed and hash(one) == hash(parsed) and one.bytes == parsed.bytes
+        assert one.version == 7 and one.variant == uuid.RFC_4122
+        assert before <= int.from_bytes(one.bytes[:6], "big") <= time.time_ns() // 1_000_000
+    time.sleep(0.002)
+    assert max(made) < uuid7s(1)[0]
 
 
 def test_cursor_round_trip_and_garbage():

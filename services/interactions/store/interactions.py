@@ -12,7 +12,7 @@ from services.interactions.tracking_domain import TrackedCall
 from shared import outbox
 from shared.db import dump_json, utc_text
 from shared.events.interactions import InteractionRecorded, VisitorInteractionRecorded
-from shared.ids import uuid7
+from shared.ids import uuid7s
 
 _CALL_COLUMNS = """id, message_id, kind, channel, name, anonymous_id, user_id, customer_id,
     group_id, previous_id, properties, traits, context, occurred_at, sent_at, received_at"""
@@ -73,7 +73,7 @@ WITH calls AS MATERIALIZED (
     WHERE c.id IN (SELECT id FROM new)
     ORDER BY c.position
 )
-SELECT id FROM new
+SELECT count(*) FROM new
 """
 
 
@@ -86,8 +86,9 @@ async def insert_new(
 ) -> set[uuid.UUID]:
     """Insert the calls (one JSON document); returns the ids of those not seen before (by
     messageId). `publish`: the InteractionRecorded (a visitor's: VisitorInteractionRecorded) of
-    each new call is added in the same statement, in the calls' order (the caller's
-    transaction wakes the relay, as `outbox.add_rows(notify=False)`)."""
+    each new call is added in the same statement, in the calls' order (the caller's transaction
+    wakes the relay, as `outbox.add_rows(notify=False)`); the statement answers how many calls
+    were new, and their ids are read back only when some call was seen before."""
     if not calls:
         return set()
     rows = [
@@ -113,11 +114,15 @@ async def insert_new(
     ]
     if not publish:
         return {r["id"] for r in await conn.fetch(_INSERT, dump_json(rows))}
-    for row, call in zip(rows, calls, strict=True):
+    for row, call, event_id in zip(rows, calls, uuid7s(len(rows)), strict=True):
         row["path"] = call.path
-        row["event_id"] = uuid7()
-    added = await conn.fetch(_INSERT_WITH_EVENTS, dump_json(rows), datetime.now(UTC))
-    return {r["id"] for r in added}
+        row["event_id"] = event_id
+    added = await conn.fetchval(_INSERT_WITH_EVENTS, dump_json(rows), datetime.now(UTC))
+    ids = [c.interaction_id for c in calls]
+    if added == len(calls):  # nearly always: no call was seen before
+        return set(ids)
+    stored = await conn.fetch("SELECT id FROM interactions WHERE id = ANY($1::uuid[])", ids)
+    return {r["id"] for r in stored}
 
 
 ATTACH_CHUNK = 1000  # rows a stitch attributes (and reads back) at a time
