@@ -31,7 +31,7 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from bench import creates, e2e, ingest, known, payloads, spy
+from bench import creates, e2e, ingest, known, payloads, segments, spy
 from bench.cpu import CpuMeter, us_per_event
 from bench.orders import OrderLoad
 from ecrm.embedded.stack import EmbeddedStack
@@ -137,6 +137,18 @@ class LoneCalls:
             "errors": sent - len(accepted),
             "drain_s": None if drain is None else round(drain, 2),
         }
+
+
+def _with_segments(prepare: Prepare | None, count: int) -> Prepare | None:
+    if not count:
+        return prepare
+
+    async def segments_then(stack: EmbeddedStack) -> None:
+        await segments.define(stack, count)
+        if prepare is not None:
+            await prepare(stack)
+
+    return segments_then
 
 
 async def _warm_up(stack: EmbeddedStack) -> None:
@@ -303,6 +315,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="every visitor of the load signed in as a customer before the window",
     )
     parser.add_argument(
+        "--segments",
+        type=int,
+        default=0,
+        metavar="N",
+        help="segments defined before the window (`bench.segments.TYPICAL`)",
+    )
+    parser.add_argument(
         "--visitors",
         type=int,
         default=payloads.VISITORS,
@@ -330,6 +349,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         if args.known:
             prepare = functools.partial(known.sign_in_every_visitor, visitors=args.visitors)
+    prepare = _with_segments(prepare, args.segments)
     report = uvloop.run(run(load, args.seconds, args.py_spy, prepare))
     if args.py_spy:
         report["py_spy"] = py_spy_summaries(args.py_spy, report)

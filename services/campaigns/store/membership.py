@@ -80,27 +80,32 @@ async def segment_rules(conn: asyncpg.Connection) -> SegmentRules:
 async def reevaluate(
     conn: asyncpg.Connection, customer_ids: list[str], rules: SegmentRules | None = None
 ) -> None:
-    """After an event changed these customers: re-evaluate each against every segment."""
+    """After an event changed these customers: re-evaluate each against every segment. Their
+    profiles and memberships are read together (four statements for any number of customers);
+    changes apply customer by customer, in the order given."""
     rules = rules or await segment_rules(conn)
     if not rules.inlined:
         return
     now = datetime.now(UTC)
-    for customer_id in dict.fromkeys(customer_ids):
-        cid = uuid.UUID(customer_id)
-        profile = await audience.load_profile(conn, cid, rules.event_depths)
+    ids = [uuid.UUID(c) for c in dict.fromkeys(customer_ids)]
+    profiles = await audience.load_profiles(conn, ids, rules.event_depths)
+    current: dict[uuid.UUID, set[uuid.UUID]] = {cid: set() for cid in ids}
+    for row in await conn.fetch(
+        "SELECT customer_id, segment_id FROM segment_members WHERE customer_id = ANY($1::uuid[])",
+        ids,
+    ):
+        current[row["customer_id"]].add(row["segment_id"])
+    for cid in ids:
+        profile = profiles.get(cid)
         should = {
             uuid.UUID(sid)
             for sid, rule in rules.inlined.items()
             if profile is not None and matches(rule, profile, now)
         }
-        rows = await conn.fetch(
-            "SELECT segment_id FROM segment_members WHERE customer_id = $1", cid
-        )
-        current = {r[0] for r in rows}
         # In segment order, not a set's: the same changes announce in the same order.
-        for segment_id in sorted(should - current):
+        for segment_id in sorted(should - current[cid]):
             await _apply(conn, segment_id, {cid}, set(), now)
-        for segment_id in sorted(current - should):
+        for segment_id in sorted(current[cid] - should):
             await _apply(conn, segment_id, set(), {cid}, now)
 
 
