@@ -1,7 +1,8 @@
 """A customer's events are loaded for evaluation only as deep as the rules ask: the newest
 `min_count` of each name decide every condition on it, so a long history costs no more than a
-short one, and the decisions are those the whole history gives (on a database of the campaigns
-schema, with no service running)."""
+short one, and the decisions are those the whole history gives. Many customers' profiles load
+together as each would alone (on a database of the campaigns schema, with no service
+running)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ async def test_the_newest_events_decide_as_the_whole_history_does(infra):
     try:
         await migrate(pool, MIGRATIONS)
         async with pool.acquire() as conn:
+            customers = []
             for _ in range(12):
                 customer = uuid.uuid4()
+                customers.append(customer)
                 await conn.execute(
                     "INSERT INTO audience (customer_id, known, live) VALUES ($1, true, true)",
                     customer,
@@ -59,5 +62,13 @@ async def test_the_newest_events_decide_as_the_whole_history_does(infra):
                     assert len(loaded) == min(depth, sum(n == name for n, _ in history))
                 for rule in RULES:
                     assert matches(rule, profile, now) == matches(rule, whole, now), rule
+            placeholder = uuid.uuid4()  # a customer contacts has not described yet
+            await audience.record_events(conn, [("p-1", str(placeholder), "Viewed Cart", now)])
+            together = await audience.load_profiles(conn, [*customers, placeholder], depths)
+            one_by_one = {c: await audience.load_profile(conn, c, depths) for c in customers}
     finally:
         await pool.close()
+    assert placeholder not in together
+    assert {c: (p.customer_id, sorted(p.events)) for c, p in together.items()} == {
+        c: (p.customer_id, sorted(p.events)) for c, p in one_by_one.items() if p is not None
+    }
