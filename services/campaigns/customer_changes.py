@@ -10,7 +10,7 @@ grouping only neighbours of one kind would leave one statement per event.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable
 from typing import TypeVar
 
 import asyncpg
@@ -47,16 +47,19 @@ def waves(items: Iterable[tuple[Hashable, T]]) -> list[list[T]]:
 async def in_waves(
     conn: asyncpg.Connection,
     items: list[tuple[str, T]],
-    apply_wave: Callable[[list[T]], Awaitable[None]],
+    apply_wave: Callable[[list[T]], Awaitable[Collection[str] | None]],
 ) -> None:
     """A run of (customer id, item) with one lock and one read of the segment rules: in waves,
     each applied, then its customers re-evaluated, so memberships change as they would item by
-    item."""
+    item. `apply_wave` may answer which of the wave's customers changed in a way a rule can read
+    (None: all of them); only those are re-evaluated."""
     await audience.lock_for_events(conn)
     rules = await membership.segment_rules(conn)
     for wave in waves((customer, (customer, item)) for customer, item in items):
-        await apply_wave([item for _, item in wave])
-        await membership.reevaluate(conn, [customer for customer, _ in wave], rules)
+        changed = await apply_wave([item for _, item in wave])
+        customers = [c for c, _ in wave if changed is None or c in changed]
+        if customers:
+            await membership.reevaluate(conn, customers, rules)
 
 
 async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
@@ -69,7 +72,9 @@ async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
     )
 
 
-async def _apply_wave(conn: asyncpg.Connection, wave: list[tuple[str, Change]]) -> None:
+async def _apply_wave(conn: asyncpg.Connection, wave: list[tuple[str, Change]]) -> set[str]:
+    """The wave's changes; returns the customers to re-evaluate: all but those whose figures came
+    with the same orders and total spent (no rule reads the rest of the figures)."""
     snapshots = [c for _, c in wave if isinstance(c, CustomerUpdated | CustomerCreated)]
     created = [(eid, c.customer_id) for eid, c in wave if type(c) is CustomerCreated]
     consents = [c for _, c in wave if isinstance(c, ConsentChanged)]
@@ -80,7 +85,9 @@ async def _apply_wave(conn: asyncpg.Connection, wave: list[tuple[str, Change]]) 
         await journeys.trigger_each(conn, "customer_created", created)
     if consents:
         await audience.set_consents(conn, [(c.customer_id, c.channel, c.state) for c in consents])
+    changed = {c.customer_id for _, c in wave if not isinstance(c, CustomerMetricsChanged)}
     if figures:
-        await audience.set_metrics(
+        changed |= await audience.set_metrics(
             conn, [(c.customer_id, c.orders_count, c.total_spent, c.last_seen) for c in figures]
         )
+    return changed

@@ -125,22 +125,43 @@ async def mark_deleted(conn: asyncpg.Connection, customer_id: str) -> None:
     )
 
 
+# One statement for a wave's figures (a customer once in a wave). `before` reads the rows as
+# they were, so the statement can answer whose orders or total spent changed.
+_SET_METRICS = """
+WITH given AS (
+    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[])
+        AS g(customer_id, orders_count, total_spent, last_seen)
+), before AS (  -- by `= ANY`: a join to `given` was planned as a hash of the whole audience
+    SELECT customer_id, orders_count, total_spent FROM audience WHERE customer_id = ANY($1::uuid[])
+), written AS (
+    INSERT INTO audience AS a (customer_id, orders_count, total_spent, last_seen)
+    SELECT customer_id, orders_count, total_spent::numeric, last_seen FROM given
+    ON CONFLICT (customer_id) DO UPDATE SET orders_count = EXCLUDED.orders_count,
+        total_spent = EXCLUDED.total_spent,
+        last_seen = COALESCE(EXCLUDED.last_seen, a.last_seen), updated_at = now()
+    RETURNING a.customer_id, a.orders_count, a.total_spent
+)
+SELECT w.customer_id FROM written w LEFT JOIN before b USING (customer_id)
+WHERE b.customer_id IS NULL OR b.orders_count IS DISTINCT FROM w.orders_count
+   OR b.total_spent IS DISTINCT FROM w.total_spent
+"""
+
+
 async def set_metrics(
     conn: asyncpg.Connection, figures: list[tuple[str, int, float, datetime | None]]
-) -> None:
-    """(customer, orders, total spent, last seen), each on the customer's row, or on a
-    placeholder when it comes before contacts' snapshot. Pipelined (one round trip)."""
-    await conn.executemany(
-        "INSERT INTO audience (customer_id, orders_count, total_spent, last_seen)"
-        " VALUES ($1, $2, $3::text::numeric, $4)"
-        " ON CONFLICT (customer_id) DO UPDATE SET orders_count = EXCLUDED.orders_count,"
-        " total_spent = EXCLUDED.total_spent,"
-        " last_seen = COALESCE(EXCLUDED.last_seen, audience.last_seen), updated_at = now()",
-        [
-            (uuid.UUID(customer_id), orders, repr(float(spent)), last_seen)
-            for customer_id, orders, spent, last_seen in figures
-        ],
+) -> set[str]:
+    """(customer, orders, total spent, last seen), each customer once, on the customer's row or
+    on a placeholder when it comes before contacts' snapshot. Returns the customers whose orders
+    or total spent changed, or who had no row: segments read no other figure."""
+    given = {uuid.UUID(customer_id): customer_id for customer_id, _, _, _ in figures}
+    rows = await conn.fetch(
+        _SET_METRICS,
+        list(given),
+        [orders for _, orders, _, _ in figures],
+        [repr(float(spent)) for _, _, spent, _ in figures],
+        [last_seen for _, _, _, last_seen in figures],
     )
+    return {given[r["customer_id"]] for r in rows}
 
 
 Touch = tuple[str, str, str, datetime]  # source id, customer id, event name, when
