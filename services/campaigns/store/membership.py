@@ -4,6 +4,7 @@ Every change is written with its SegmentMembershipChanged event in the same tran
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -54,7 +55,12 @@ async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, 
     )
     current = {r[0] for r in rows}
     entered, left = should - current, current - should
-    await _apply(conn, segment_id, entered, left, now)
+    await _apply(
+        conn,
+        [(segment_id, c, "entered") for c in sorted(entered)]
+        + [(segment_id, c, "left") for c in sorted(left)],
+        now,
+    )
     await conn.execute(
         "UPDATE segments SET member_count = $2, built_at = $3 WHERE id = $1",
         segment_id,
@@ -81,8 +87,8 @@ async def reevaluate(
     conn: asyncpg.Connection, customer_ids: list[str], rules: SegmentRules | None = None
 ) -> None:
     """After an event changed these customers: re-evaluate each against every segment. Their
-    profiles and memberships are read together (four statements for any number of customers);
-    changes apply customer by customer, in the order given."""
+    profiles and memberships are read together, and their changes written together, in the
+    customers' order (a handful of statements for any number of customers)."""
     rules = rules or await segment_rules(conn)
     if not rules.inlined:
         return
@@ -95,6 +101,7 @@ async def reevaluate(
         ids,
     ):
         current[row["customer_id"]].add(row["segment_id"])
+    changes: list[Change] = []
     for cid in ids:
         profile = profiles.get(cid)
         should = {
@@ -103,42 +110,49 @@ async def reevaluate(
             if profile is not None and matches(rule, profile, now)
         }
         # In segment order, not a set's: the same changes announce in the same order.
-        for segment_id in sorted(should - current[cid]):
-            await _apply(conn, segment_id, {cid}, set(), now)
-        for segment_id in sorted(current[cid] - should):
-            await _apply(conn, segment_id, set(), {cid}, now)
+        changes += [(segment_id, cid, "entered") for segment_id in sorted(should - current[cid])]
+        changes += [(segment_id, cid, "left") for segment_id in sorted(current[cid] - should)]
+    await _apply(conn, changes, now)
 
 
-async def _apply(
-    conn: asyncpg.Connection,
-    segment_id: uuid.UUID,
-    entered: set[uuid.UUID],
-    left: set[uuid.UUID],
-    now: datetime,
-) -> None:
+Change = tuple[uuid.UUID, uuid.UUID, str]  # segment, customer, "entered" or "left"
+
+
+async def _apply(conn: asyncpg.Connection, changes: list[Change], now: datetime) -> None:
+    """Memberships entered and left, their segments' counts, and SegmentMembershipChanged in
+    the order given: four statements however many changes (new customers matching a segment
+    enter it a wave at a time)."""
+    if not changes:
+        return
+    entered = [(s, c) for s, c, change in changes if change == "entered"]
+    left = [(s, c) for s, c, change in changes if change == "left"]
     if entered:
         await conn.execute(
             "INSERT INTO segment_members (segment_id, customer_id, entered_at)"
-            " SELECT $1, unnest($2::uuid[]), $3 ON CONFLICT DO NOTHING",
-            segment_id,
-            list(entered),
+            " SELECT s, c, $3 FROM unnest($1::uuid[], $2::uuid[]) AS g(s, c)"
+            " ON CONFLICT DO NOTHING",
+            [s for s, _ in entered],
+            [c for _, c in entered],
             now,
         )
     if left:
         await conn.execute(
-            "DELETE FROM segment_members WHERE segment_id = $1 AND customer_id = ANY($2::uuid[])",
-            segment_id,
-            list(left),
+            "DELETE FROM segment_members m USING unnest($1::uuid[], $2::uuid[]) AS g(s, c)"
+            " WHERE m.segment_id = g.s AND m.customer_id = g.c",
+            [s for s, _ in left],
+            [c for _, c in left],
         )
-    if entered or left:
-        await conn.execute(
-            "UPDATE segments SET member_count = member_count + $2 WHERE id = $1",
-            segment_id,
-            len(entered) - len(left),
-        )
-    events = [_changed(segment_id, c, "entered", now) for c in entered]
-    events += [_changed(segment_id, c, "left", now) for c in left]
-    await outbox.add_many(conn, events)
+    delta: Counter[uuid.UUID] = Counter()
+    for segment_id, _, change in changes:
+        delta[segment_id] += 1 if change == "entered" else -1
+    segments = sorted(delta)
+    await conn.execute(
+        "UPDATE segments s SET member_count = s.member_count + d.delta"
+        " FROM unnest($1::uuid[], $2::int[]) AS d(id, delta) WHERE s.id = d.id",
+        segments,
+        [delta[segment_id] for segment_id in segments],
+    )
+    await outbox.add_many(conn, [_changed(s, c, change, now) for s, c, change in changes])
 
 
 def _changed(
