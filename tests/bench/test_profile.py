@@ -49,15 +49,20 @@ def test_the_profile_puts_sampled_seconds_beside_cpu_seconds(tmp_path):
     assert summaries["interactions"]["socket_writes"] == 50.0
 
 
-def test_profile_reports_cpu_statements_and_wal_per_event():
+def profiled(*args: str) -> dict:
+    """`python -m bench.profile` with these arguments, on a stack of its own: its report."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--rate", "500", "--seconds", "2", *SIGN_INS],
+        [sys.executable, "-m", "bench.profile", *args],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_profile_reports_cpu_statements_and_wal_per_event():
+    report = profiled("--rate", "500", "--seconds", "2", *SIGN_INS)
     assert report["achieved"] > 0 and report["errors"] == {}
     assert report["us_per_event"]["interactions"] > 0 and report["us_per_event"]["postgres"] > 0
     # pg_stat_statements was preloaded: the tracking statement (the calls' document) is there
@@ -70,14 +75,7 @@ def test_profile_reports_cpu_statements_and_wal_per_event():
 
 
 def test_profile_of_creates_reports_cpu_and_statements_per_create():
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--creates", "--seconds", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = profiled("--creates", "--seconds", "2")
     assert report["creates_per_s"] > 0 and report["errors"] == 0
     assert report["drain_s"] is not None  # every reader of the customer stream caught up
     assert report["us_per_event"]["contacts"] > 0
@@ -106,14 +104,7 @@ async def test_the_wal_of_a_run_whose_first_segments_are_recycled(infra):
 def test_profile_of_lone_calls_counts_the_statements_each_call_takes():
     """A known customer's calls one at a time: every consumer applies each in a batch of its
     own, so a call costs the tracking transaction, the relay's rounds and every reader's."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--lone", "0.2", "--seconds", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = profiled("--lone", "0.2", "--seconds", "2")
     assert report["calls"] >= 9 and report["errors"] == 0 and report["events"] == report["calls"]
     assert report["drain_s"] is not None
     assert report["statements_per_event"] > 10
@@ -123,14 +114,7 @@ def test_profile_of_lone_calls_counts_the_statements_each_call_takes():
 def test_profile_of_orders_places_each_for_a_known_customer():
     """A shop's orders: every one placed (201), resolved to a customer made beforehand, and
     applied by the readers of the order stream before the figures are read."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--orders", "20", "--seconds", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = profiled("--orders", "20", "--seconds", "2")
     assert report["events"] == 40 and report["errors"] == {} and report["drain_s"] is not None
     assert report["p99_ms"] > 0 and report["us_per_event"]["interactions"] > 0
     queries = {(s["database"], s["query"].split(" (")[0]) for s in report["statements"]}
@@ -139,17 +123,12 @@ def test_profile_of_orders_places_each_for_a_known_customer():
 
 
 def test_profile_of_known_customers_signs_every_visitor_in_first():
-    """Every visitor of the load a customer before the window: each call then costs a timeline
-    entry and every reader of the customers' stream, not the few statements a visitor's
-    batch of 100 calls costs (~0.1 a call)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--known", *KNOWN_100, "--seconds", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    """Every visitor of the load a customer before the window (and segments defined): each call
+    then costs a timeline entry and every reader of the customers' stream, not the few
+    statements a visitor's batch of 100 calls costs (~0.1 a call)."""
+    report = profiled("--known", *KNOWN_100, "--segments", "3", "--seconds", "2")
     assert report["achieved"] > 0 and report["errors"] == {} and report["drain_s"] is not None
-    assert report["statements_per_event"] > 1
+    assert report["statements_per_event"] > 0.5
+    timeline = [s for s in report["statements"] if "ref text" in s["query"]]  # entries written
+    assert timeline and timeline[0]["database"] == "ecrm_interactions"
     assert report["us_per_event"]["campaigns"] > 0
