@@ -70,6 +70,9 @@ async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, 
     return {"entered": len(entered), "left": len(left), "members": len(should)}
 
 
+Change = tuple[uuid.UUID, uuid.UUID, str]  # segment, customer, "entered" or "left"
+
+
 class SegmentRules(NamedTuple):
     inlined: dict[str, Any]  # segment id -> its rule, references to other segments inlined
     event_depths: dict[str, int]  # the event names any rule asks about, how deep (`event_depths`)
@@ -113,9 +116,6 @@ async def reevaluate(
         changes += [(segment_id, cid, "entered") for segment_id in sorted(should - current[cid])]
         changes += [(segment_id, cid, "left") for segment_id in sorted(current[cid] - should)]
     await _apply(conn, changes, now)
-
-
-Change = tuple[uuid.UUID, uuid.UUID, str]  # segment, customer, "entered" or "left"
 
 
 async def _apply(conn: asyncpg.Connection, changes: list[Change], now: datetime) -> None:
