@@ -1,11 +1,12 @@
 """Contacts' snapshots and consents and interactions' figures, into the audience.
 
 Each customer's changes apply in their order, and the customer is re-evaluated against every
-segment after each. Different customers' changes touch different rows, so a run of them goes in
-waves: the first change of every customer, then the second, and so on. A wave is one statement
-per kind of change (metrics: one pipelined round trip) instead of one per event: contacts
-sends a new customer as CustomerCreated then ConsentChanged, so a run alternates kinds, and
-grouping only neighbours of one kind would leave one statement per event.
+segment after each (figures that change no rule's input excepted). Different customers' changes
+touch different rows, so a run of them goes in waves: the first change of every customer, then
+the second, and so on. A wave is one statement per kind of change, and one re-evaluation of its
+customers together, instead of one per event: contacts sends a new customer as CustomerCreated
+then ConsentChanged, so a run alternates kinds, and grouping only neighbours of one kind would
+leave one statement per event.
 """
 
 from __future__ import annotations
