@@ -30,7 +30,19 @@ def is_a_customer_s_track_call(env: Envelope) -> bool:
 Order = tuple[str, str, OrderPlaced]  # event id, customer id, the order
 
 
-async def _apply_orders(conn: asyncpg.Connection, wave: list[Order]) -> None:
+async def _record_touches(
+    conn: asyncpg.Connection, wave: list[audience.Touch], rules: membership.SegmentRules
+) -> set[str]:
+    """The wave's named events; the customers whose events a rule reads, to re-evaluate."""
+    await audience.record_events(conn, wave)
+    return {customer for _, customer, name, _ in wave if name in rules.event_depths}
+
+
+async def _apply_orders(
+    conn: asyncpg.Connection, wave: list[Order], rules: membership.SegmentRules
+) -> set[str]:
+    """The wave's orders as events, and the journeys they start; the customers to re-evaluate
+    (none when no rule reads orders as events: the figures carry the orders' counts)."""
     await audience.record_events(
         conn,
         [
@@ -44,6 +56,9 @@ async def _apply_orders(conn: asyncpg.Connection, wave: list[Order]) -> None:
         [(eid, customer) for eid, customer, _ in wave],
         [o.model_dump(mode="json", include=ORDER_CONTEXT) for _, _, o in wave],
     )
+    if ORDER_EVENT_NAME not in rules.event_depths:
+        return set()
+    return {customer for _, customer, _ in wave}
 
 
 def register(runtime: Runtime) -> None:
@@ -77,7 +92,7 @@ def register(runtime: Runtime) -> None:
             if t.customer_id and t.name  # see is_a_customer_s_track_call
         ]
         await customer_changes.in_waves(
-            conn, touches, lambda wave: audience.record_events(conn, wave)
+            conn, touches, lambda wave, rules: _record_touches(conn, wave, rules)
         )
 
     @runtime.on_batch(OrderPlaced, when=names_a_customer)  # an order of nobody: no segment
@@ -88,7 +103,7 @@ def register(runtime: Runtime) -> None:
         await customer_changes.in_waves(
             conn,
             [(o.customer_id, (eid, o.customer_id, o)) for eid, o in orders if o.customer_id],
-            lambda wave: _apply_orders(conn, wave),
+            lambda wave, rules: _apply_orders(conn, wave, rules),
         )
 
     @runtime.on(TicketStatusChanged)

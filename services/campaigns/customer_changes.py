@@ -48,16 +48,17 @@ def waves(items: Iterable[tuple[Hashable, T]]) -> list[list[T]]:
 async def in_waves(
     conn: asyncpg.Connection,
     items: list[tuple[str, T]],
-    apply_wave: Callable[[list[T]], Awaitable[Collection[str] | None]],
+    apply_wave: Callable[[list[T], membership.SegmentRules], Awaitable[Collection[str] | None]],
 ) -> None:
     """A run of (customer id, item) with one lock and one read of the segment rules: in waves,
     each applied, then its customers re-evaluated, so memberships change as they would item by
-    item. `apply_wave` may answer which of the wave's customers changed in a way a rule can read
-    (None: all of them); only those are re-evaluated."""
+    item. `apply_wave` (given the rules) may answer which of the wave's customers changed in a
+    way a rule can read (None: all of them); only those are re-evaluated. One who drifts out of
+    a time window meanwhile leaves at the next sweep (`sending.scheduler`)."""
     await audience.lock_for_events(conn)
     rules = await membership.segment_rules(conn)
     for wave in waves((customer, (customer, item)) for customer, item in items):
-        changed = await apply_wave([item for _, item in wave])
+        changed = await apply_wave([item for _, item in wave], rules)
         customers = [c for c, _ in wave if changed is None or c in changed]
         if customers:
             await membership.reevaluate(conn, customers, rules)
@@ -69,7 +70,7 @@ async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
     await in_waves(
         conn,
         [(change.customer_id, (eid, change)) for eid, change in changes],
-        lambda wave: _apply_wave(conn, wave),
+        lambda wave, _: _apply_wave(conn, wave),
     )
 
 
