@@ -5,94 +5,75 @@ reads the other figures), or a call whose name a rule asks about."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
 
 from services.campaigns.app import runtime
 from shared.db import create_pool, ensure_database, init_connection, migrate
-from shared.events.interactions import CustomerMetricsChanged, InteractionRecorded
+from shared.events.interactions import CustomerMetricsChanged
 from tests.services.campaigns.test_track_batches import MIGRATIONS, viewed_cart
 from tests.support.events import envelope_of
 
-VIP = {"tag": "vip"}
 
-
-def figures(customer: uuid.UUID, orders: int, spent: float, seen: datetime):
-    return envelope_of(
-        CustomerMetricsChanged(
-            customer_id=str(customer), orders_count=orders, total_spent=spent, last_seen=seen
-        )
-    )
-
-
-async def test_figures_are_kept_and_only_a_change_of_orders_or_spending_re_evaluates(infra):
-    await ensure_database(infra.server_dsn, "ecrm_campaigns_figures")
-    pool = await create_pool(infra.dsn("campaigns_figures"), 1)
-    handler = runtime.dispatcher.by_type[CustomerMetricsChanged.ce_type()].handler
-    vip, segment = uuid.uuid4(), uuid.uuid4()
-    now = datetime.now(UTC)
+@contextlib.asynccontextmanager
+async def a_vip_not_yet_a_member(
+    infra: Any, name: str, rule: dict[str, Any]
+) -> AsyncIterator[tuple[asyncpg.Connection, uuid.UUID]]:
+    """One segment, and a customer its rule selects by tag who is not a member yet: any
+    re-evaluation of them adds them."""
+    await ensure_database(infra.server_dsn, f"ecrm_{name}")
+    pool = await create_pool(infra.dsn(name), 1)
+    vip = uuid.uuid4()
     try:
         await migrate(pool, MIGRATIONS)
         async with pool.acquire() as conn:
             await init_connection(conn)
             await conn.execute(
-                "INSERT INTO segments (id, name, rule) VALUES ($1, 'vips', $2)", segment, VIP
+                "INSERT INTO segments (id, name, rule) VALUES ($1, 'vips', $2)", uuid.uuid4(), rule
             )
-            # A member by its tag, not yet in the segment: re-evaluation would add it.
             await conn.execute(
                 "INSERT INTO audience (customer_id, known, live, tags, orders_count, total_spent)"
                 " VALUES ($1, true, true, '{vip}', 2, 40)",
                 vip,
             )
-
-            async def apply(envelope) -> tuple[list, list]:
-                async with conn.transaction():
-                    await handler(conn, [envelope])
-                row = await conn.fetchrow(
-                    "SELECT orders_count, total_spent, last_seen FROM audience"
-                    " WHERE customer_id = $1",
-                    vip,
-                )
-                members = await conn.fetch("SELECT customer_id FROM segment_members")
-                return row, [r["customer_id"] for r in members]
-
-            row, members = await apply(figures(vip, 2, 40.0, now))  # only last_seen changed
-            assert (row["orders_count"], float(row["total_spent"])) == (2, 40.0)
-            assert row["last_seen"] == now and members == []
-            row, members = await apply(figures(vip, 3, 40.0, now + timedelta(seconds=1)))
-            assert row["orders_count"] == 3 and members == [vip]
+            yield conn, vip
     finally:
         await pool.close()
+
+
+async def applied(conn: asyncpg.Connection, event: Any) -> list[uuid.UUID]:
+    """The event through campaigns' handler of its type; the segment's members after it."""
+    handler = runtime.dispatcher.by_type[event.ce_type()].handler
+    async with conn.transaction():
+        await handler(conn, [envelope_of(event)])
+    return [r["customer_id"] for r in await conn.fetch("SELECT customer_id FROM segment_members")]
+
+
+def figures(customer: uuid.UUID, orders: int, seen: datetime) -> CustomerMetricsChanged:
+    return CustomerMetricsChanged(
+        customer_id=str(customer), orders_count=orders, total_spent=40.0, last_seen=seen
+    )
+
+
+async def test_figures_are_kept_and_only_a_change_of_orders_or_spending_re_evaluates(infra):
+    now = datetime.now(UTC)
+    async with a_vip_not_yet_a_member(infra, "campaigns_figures", {"tag": "vip"}) as (conn, vip):
+        assert await applied(conn, figures(vip, 2, now)) == []  # only last_seen changed
+        row = await conn.fetchrow("SELECT * FROM audience WHERE customer_id = $1", vip)
+        assert (row["orders_count"], float(row["total_spent"]), row["last_seen"]) == (2, 40.0, now)
+        assert await applied(conn, figures(vip, 3, now + timedelta(seconds=1))) == [vip]
 
 
 async def test_only_a_track_call_a_rule_reads_re_evaluates(infra):
-    """A segment of vips that also asks for a viewed cart: a customer's call named otherwise
-    leaves them alone; a viewed cart re-evaluates them."""
-    await ensure_database(infra.server_dsn, "ecrm_campaigns_unread_calls")
-    pool = await create_pool(infra.dsn("campaigns_unread_calls"), 1)
-    handler = runtime.dispatcher.by_type[InteractionRecorded.ce_type()].handler
-    vip, segment = uuid.uuid4(), uuid.uuid4()
     rule = {"any": [{"tag": "vip"}, {"event": "Viewed Cart"}]}
-    try:
-        await migrate(pool, MIGRATIONS)
-        async with pool.acquire() as conn:
-            await init_connection(conn)
-            await conn.execute(
-                "INSERT INTO segments (id, name, rule) VALUES ($1, 'carts', $2)", segment, rule
-            )
-            await conn.execute(  # a member by its tag, not yet in the segment
-                "INSERT INTO audience (customer_id, known, live, tags)"
-                " VALUES ($1, true, true, '{vip}')",
-                vip,
-            )
-            members = []
-            for name in ("Video Played", "Viewed Cart"):
-                call = viewed_cart(vip).model_copy(update={"name": name})
-                async with conn.transaction():
-                    await handler(conn, [envelope_of(call)])
-                rows = await conn.fetch("SELECT customer_id FROM segment_members")
-                members.append([r["customer_id"] for r in rows])
-            recorded = await conn.fetchval("SELECT count(*) FROM audience_events")
-    finally:
-        await pool.close()
-    assert members == [[], [vip]] and recorded == 2  # both calls are kept for later rules
+    async with a_vip_not_yet_a_member(infra, "campaigns_unread_calls", rule) as (conn, vip):
+        other = viewed_cart(vip).model_copy(update={"name": "Video Played"})
+        assert await applied(conn, other) == []
+        assert await applied(conn, viewed_cart(vip)) == [vip]
+        # both calls are kept, for segments defined later
+        assert await conn.fetchval("SELECT count(*) FROM audience_events") == 2
