@@ -19,35 +19,35 @@ CALL_KINDS = ("anonymous_id", "user_id")
 ORDER_KINDS = ("email", "loyalty_id")
 
 
-class Attribution:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self._entries: list[timeline_domain.Entry] = []
-        self._order_refs: list[tuple[str, uuid.UUID]] = []
-
-    async def add(self, links: list[identities.Link]) -> None:
-        """Each link's identity's stored touches that belong to nobody yet are its customer's,
-        link by link; links whose identity names none are passed over (one statement)."""
-        for position in await identities.with_touches_waiting(self.conn, links):
-            await self._add(*links[position])
-
-    async def _add(self, kind: str, value: str, customer: uuid.UUID) -> None:
+async def attribute(conn: asyncpg.Connection, links: list[identities.Link]) -> None:
+    """Each link's identity's stored touches that belong to nobody yet are its customer's,
+    link by link, with their timeline entries; links whose identity names none are passed
+    over (one statement)."""
+    entries: list[timeline_domain.Entry] = []
+    order_refs: list[tuple[str, uuid.UUID]] = []
+    for position in await identities.with_touches_waiting(conn, links):
+        kind, value, customer = links[position]
         if kind in CALL_KINDS:
-            async for calls in interactions.attach(self.conn, kind, value, customer):
-                self._entries += tracking_record.late_entries(calls, customer)
-                if len(self._entries) >= interactions.ATTACH_CHUNK:  # a long history
-                    await self._write_entries()
+            entries = await _attach_calls(conn, kind, value, customer, entries)
         elif kind in ORDER_KINDS:
-            attached = await orders.attach(self.conn, kind, value, customer)
-            refs = [timeline_domain.order_ref(str(r["id"])) for r in attached]
-            self._order_refs += [(ref, customer) for ref in refs]
+            attached = await orders.attach(conn, kind, value, customer)
+            order_refs += [(timeline_domain.order_ref(str(r["id"])), customer) for r in attached]
+    await timeline.add(conn, entries)
+    await timeline.attach_refs(conn, order_refs)
 
-    async def finish(self) -> None:
-        """Write what the links attributed to the timeline."""
-        await self._write_entries()
-        await timeline.attach_refs(self.conn, self._order_refs)
-        self._order_refs = []
 
-    async def _write_entries(self) -> None:
-        await timeline.add(self.conn, self._entries)
-        self._entries = []
+async def _attach_calls(
+    conn: asyncpg.Connection,
+    kind: str,
+    value: str,
+    customer: uuid.UUID,
+    entries: list[timeline_domain.Entry],
+) -> list[timeline_domain.Entry]:
+    """The identity's calls attributed; returns the entries not written yet (a long history is
+    written a chunk at a time)."""
+    async for calls in interactions.attach(conn, kind, value, customer):
+        entries += tracking_record.late_entries(calls, customer)
+        if len(entries) >= interactions.ATTACH_CHUNK:
+            await timeline.add(conn, entries)
+            entries = []
+    return entries

@@ -11,7 +11,7 @@ import uuid
 import asyncpg
 
 from services.interactions import timeline_domain as entries
-from services.interactions.attribution import Attribution
+from services.interactions.attribution import attribute
 from services.interactions.store import identities, metrics, timeline
 from services.interactions.store.privacy import remember_merge
 from shared import outbox
@@ -56,9 +56,7 @@ async def stitch(conn: asyncpg.Connection, envs: list[Envelope]) -> set[uuid.UUI
         if (customer := live.get(uuid.UUID(e.customer_id)))
     ]
     await identities.link(conn, links)
-    attribution = Attribution(conn)
-    await attribution.add(links)
-    await attribution.finish()
+    await attribute(conn, links)
     await identities.note_followups(conn, links)
     return {customer for _, _, customer in links}
 

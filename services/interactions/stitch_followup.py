@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from services.interactions.attribution import Attribution
+from services.interactions.attribution import attribute
 from services.interactions.consumers import publish_metrics
 from services.interactions.store import identities
 from shared.loops import drain_until_stopped
@@ -36,9 +36,7 @@ async def settle_once(pool: asyncpg.Pool) -> int:
             linked = await identities.lookup(conn, pairs)  # as linked now (or erased since)
             live = await identities.live_customers(conn, set(linked.values()))
             links = [(k, v, live[c]) for (k, v), c in sorted(linked.items()) if c in live]
-            attribution = Attribution(conn)
-            await attribution.add(links)
-            await attribution.finish()
+            await attribute(conn, links)
             await publish_metrics(conn, {customer for _, _, customer in links})
     return len(due)
 
