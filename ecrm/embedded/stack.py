@@ -72,11 +72,20 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def inherited_env(settings: Settings) -> dict[str, str]:
+    """This process's environment for a child: the platform's `ECRM_*` variables exactly as
+    `settings` has them (none left over from the shell), every other variable as it is."""
+    platform = {f"ECRM_{name.upper()}" for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in platform}
+    return env | settings_env(settings)
+
+
 def child_env(settings: Settings, signing_key: str, write_key: str) -> dict[str, str]:
-    """Environment of the services and the portal: the resolved addresses and secrets."""
+    """Environment of the services and the portal: the resolved addresses and secrets. A
+    service's own `ECRM_*` variables (`ECRM_CAMPAIGNS_SEND_RATE`, `ECRM_SUPPORT_*`, ...) pass
+    through; the platform's come from `settings` alone."""
     extra_keys = [k for k in (settings.write_keys or "").split(",") if k and k != write_key]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
-    env.update(settings_env(settings))
+    env = inherited_env(settings)
     env.update(
         ECRM_DATABASE_URL=settings.server_dsn,
         ECRM_KAFKA_BOOTSTRAP=settings.kafka,
@@ -335,8 +344,7 @@ class EmbeddedStack:
         argv = [sys.executable, "-m", "ecrm.embedded.stack"]
         if self.services is not None:
             argv += ["--services", ",".join(self.services)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
-        env.update(settings_env(self.settings))
+        env = inherited_env(self.settings)
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         with (self.home / "logs" / "stack.log").open("ab") as out:
             self.process = subprocess.Popen(
