@@ -12,6 +12,7 @@ class CampaignSettings(BaseSettings):
 
     public_url: str | None = None  # base of tracking / unsubscribe links; else the gateway
     campaigns_send_rate: float = 20.0  # mails per second, per service instance
+    campaigns_smtp_connections: int = 4  # mails in flight at once, per service instance
     campaigns_max_attempts: int = 5  # transient SMTP failures before a message is `failed`
     campaigns_smtp_timeout: float = 30.0
     campaigns_claim_timeout: float = 120.0  # `sending` longer than this -> `unknown`

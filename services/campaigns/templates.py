@@ -6,9 +6,10 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -61,8 +62,14 @@ def _const(node: nodes.Node) -> Any:
 
 
 def render(source: str, context: dict[str, Any], *, is_html: bool) -> str:
-    env = _HTML if is_html else _TEXT
-    return env.from_string(source).render(context)
+    return _compiled(source, is_html).render(context)
+
+
+@lru_cache(maxsize=256)
+def _compiled(source: str, is_html: bool) -> Template:
+    """Every mail of a campaign renders the same two templates: compiled once (the two compiles
+    were ~0.65 ms of a mail's ~1.7 ms to build)."""
+    return (_HTML if is_html else _TEXT).from_string(source)
 
 
 def rewrite_links(body: str, click_url: Callable[[str], str], keep: Callable[[str], bool]) -> str:

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import email.policy
 from dataclasses import dataclass
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import formatdate, parseaddr
 from typing import Any
 
 from services.campaigns import templates, tokens
+
+
+class WholeLine(UnstructuredHeader):
+    """A header written on one line as it is. List-Unsubscribe's URL (RFC 2369) is longer than
+    78 characters; the standard folding turned it into RFC 2047 encoded words, which mail
+    clients do not decode there, so they offered no unsubscribe (nor one-click, RFC 8058)."""
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+def _policy() -> Policy:
+    registry = HeaderRegistry()
+    registry.map_to_type("list-unsubscribe", WholeLine)
+    return email.policy.default.clone(header_factory=registry)
+
+
+POLICY = _policy()
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,7 @@ def build(
     body = templates.render(html_template, fields, is_html=True)
     body = templates.rewrite_links(body, links.click, links.is_own)
     body = templates.add_pixel(body, links.pixel())
-    mail = EmailMessage()
+    mail = EmailMessage(policy=POLICY)
     mail["From"] = from_address
     mail["To"] = to
     mail["Subject"] = subject

@@ -1,10 +1,13 @@
-"""The background sender: claims due message rows one at a time, checks consent right before
-the mail goes out, delivers through the relay at a throttled rate, records the outcome."""
+"""The background sender: `ECRM_CAMPAIGNS_SMTP_CONNECTIONS` lanes, each with its own
+connection to the relay, claim due message rows one at a time, check consent right before the
+mail goes out, deliver it, and record the outcome. Together they start at most
+`ECRM_CAMPAIGNS_SEND_RATE` mails a second."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -25,6 +28,7 @@ from shared.privacy import email_hash, erased_among, is_erased
 log = get_logger(__name__)
 _STATUS = {Outcome.SENT: "sent", Outcome.BOUNCE: "bounced"}
 ERASED_ADDRESS = "the address belongs to an erased person"
+IDLE_S = 0.5  # how often an idle sender looks for due messages
 
 
 @dataclass(frozen=True)
@@ -34,39 +38,79 @@ class Ready:
     subject: str
 
 
+class Pace:
+    """Start times `1 / rate` apart, shared by the lanes: a lane takes the next free slot."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / max(rate, 0.01)
+        self.next_slot = 0.0
+
+    def take(self, now: float) -> float:
+        """Seconds to wait for the slot taken at `now`."""
+        slot = max(self.next_slot, now)
+        self.next_slot = slot + self.interval
+        return slot - now
+
+    async def turn(self, stop: asyncio.Event) -> None:
+        """Waits for the next slot, or until `stop` is set."""
+        wait = self.take(time.monotonic())
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+
+
 class Sender:
     def __init__(self, runtime: Any, settings: CampaignSettings) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.relay = SmtpRelay(runtime.settings.smtp, settings.campaigns_smtp_timeout)
         self.base = public_base(runtime.settings.gateway_port)
-        self.interval = 1.0 / max(settings.campaigns_send_rate, 0.01)
+        self.pace = Pace(settings.campaigns_send_rate)
+        self.busy = asyncio.Event()  # set while the last look found a message due
 
     async def run(self, stop: asyncio.Event) -> None:
+        lanes = max(1, self.settings.campaigns_smtp_connections)
+        await asyncio.gather(*(self._lane(stop, lead=n == 0) for n in range(lanes)))
+
+    async def _lane(self, stop: asyncio.Event, lead: bool) -> None:
+        """The lead lane looks for due messages while there are none; the others join in
+        once it finds some, and rest again when they find none."""
+        relay = SmtpRelay(self.runtime.settings.smtp, self.settings.campaigns_smtp_timeout)
         try:
             while not stop.is_set():
+                if not lead and not self.busy.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.busy.wait(), IDLE_S)
+                    continue
+                await self.pace.turn(stop)
+                if stop.is_set():
+                    break
                 try:
-                    worked = await self.send_next()
+                    worked = await self.send_next(relay)
                 except Exception as exc:  # database away, bug: log, wait, go on
                     log.warning("sender.error", error=repr(exc))
                     worked = False
-                pause = self.interval if worked else 0.5
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
+                if worked:
+                    self.busy.set()
+                    continue
+                self.busy.clear()
+                if lead:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), IDLE_S)
         finally:
-            await self.relay.close()
+            await relay.close()
 
-    async def send_next(self) -> bool:
-        """One message: False when nothing was due."""
+    async def send_next(self, relay: SmtpRelay) -> bool:
+        """One message: False when nothing was due. No database connection is held while the
+        relay works on the mail."""
+        async with self.runtime.db.acquire() as conn, conn.transaction():
+            row = await messages.claim_next(conn)
+            if row is None:
+                return False
+            ready = await self._prepare(conn, row)
+        if ready is None:
+            return True
+        result = await relay.deliver(ready.mail)
         async with self.runtime.db.acquire() as conn:
-            async with conn.transaction():
-                row = await messages.claim_next(conn)
-                if row is None:
-                    return False
-                ready = await self._prepare(conn, row)
-            if ready is None:
-                return True
-            result = await self.relay.deliver(ready.mail)
             await self._record(conn, row, ready, result.outcome, result.detail)
         return True
 

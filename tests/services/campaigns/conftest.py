@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,14 +21,31 @@ from ecrm.topology import service_port
 from tests.support.events import eventually
 from tests.support.infra import Infra
 
+SEND_RATE, SMTP_CONNECTIONS = 10, 3
+
+
+@dataclass(frozen=True)
+class Received:
+    raw: bytes  # the mail as it came
+    at: float  # time.monotonic() at its DATA
+    peer: Any  # the sender's end of the connection it came over
+
 
 @dataclass
 class Sink:
     port: int
     mails: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)  # beside `mails`, in order
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for rcpts, m in self.mails if address.lower() in (r.lower() for r in rcpts)]
+
+    def received_by(self, address: str) -> list[Received]:
+        return [
+            received
+            for (rcpts, _), received in zip(self.mails, self.received, strict=True)
+            if address.lower() in (r.lower() for r in rcpts)
+        ]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower().startswith("bounce-"):
@@ -37,6 +55,7 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.received.append(Received(envelope.content, time.monotonic(), session.peer))
         self.mails.append((list(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"
 
@@ -64,7 +83,8 @@ async def campaigns(infra: Infra, smtp_sink: Sink, contacts: str) -> str:
         "campaigns",
         ECRM_SMTP_URL=f"smtp://127.0.0.1:{smtp_sink.port}",
         ECRM_PUBLIC_URL=own_url,  # links in mails point straight at the service in tests
-        ECRM_CAMPAIGNS_SEND_RATE="10",
+        ECRM_CAMPAIGNS_SEND_RATE=str(SEND_RATE),
+        ECRM_CAMPAIGNS_SMTP_CONNECTIONS=str(SMTP_CONNECTIONS),
         ECRM_CAMPAIGNS_SWEEP_INTERVAL="2",
         ECRM_CAMPAIGNS_SMTP_TIMEOUT="5",
         ECRM_CAMPAIGNS_CLAIM_TIMEOUT="8",
@@ -136,6 +156,30 @@ async def projected(
         return response.json()["count"] == n
 
     await eventually(count, timeout=30)
+
+
+async def campaign_to_subscribers(
+    http: httpx.AsyncClient,
+    contacts: str,
+    campaigns: str,
+    auth: dict,
+    tag: str,
+    prefix: str,
+    n: int,
+) -> tuple[list[str], dict[str, Any]]:
+    """`n` new customers subscribed to email, a plain campaign to them, launched: their
+    addresses and the launch's answer."""
+    recipients = [address(f"{prefix}{i}") for i in range(n)]
+    for to in recipients:
+        await new_customer(
+            http, contacts, auth, email=to, tags=[tag], consent={"email": "subscribed"}
+        )
+    await projected(http, campaigns, auth, {"tag": tag}, n)
+    segment = await new_segment(http, campaigns, auth, {"tag": tag})
+    body = {"name": prefix, "segment_id": segment["id"], "subject": "Hi", "html": "<p>Hi</p>"}
+    campaign = (await http.post(f"{campaigns}/api/v1/campaigns", json=body, headers=auth)).json()
+    sent = await http.post(f"{campaigns}/api/v1/campaigns/{campaign['id']}/send", headers=auth)
+    return recipients, sent.json()
 
 
 async def sink_holds(sink: Sink, addresses: list[str], timeout: float = 30) -> None:

@@ -74,6 +74,10 @@ async def test_only_subscribed_members_get_the_rendered_mail_with_headers(
     assert re.fullmatch(r"<[0-9a-f-]{36}@shop\.example\.com>", mail["Message-ID"])
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert re.fullmatch(rf"<{campaigns}/u/[\w-]+\.[\w-]+>", mail["List-Unsubscribe"])
+    # as sent: one line, the URL itself (folded as RFC 2047 encoded words, clients ignore it)
+    [received] = smtp_sink.received_by(yes)
+    unsubscribe = rf"^List-Unsubscribe: <{re.escape(campaigns)}/u/[\w-]+\.[\w-]+>\r?$"
+    assert re.search(unsubscribe.encode(), received.raw, re.MULTILINE), received.raw[:800]
     body = mail.get_content()
     assert "Hello Grace, &lt;pro&gt;!" in body  # autoescaped
     assert "https://shop.example.com/sale" not in body  # rewritten to a signed redirect
