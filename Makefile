@@ -36,7 +36,7 @@ bench-history: $(STAMP)
 	$(BIN)/python -m bench.history $(if $(LAST),--last $(LAST))
 
 profile: $(STAMP)
-	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY)) $(if $(CREATES),--creates) $(if $(SIGN_INS),--sign-ins $(SIGN_INS)) $(if $(LONE),--lone $(LONE)) $(if $(ORDERS),--orders $(ORDERS)) $(if $(KNOWN),--known) $(if $(VISITORS),--visitors $(VISITORS)) $(if $(SEGMENTS),--segments $(SEGMENTS))
+	$(BIN)/python -m bench.profile --rate $(RATE) --seconds $(SECONDS) $(if $(PY_SPY),--py-spy $(PY_SPY)) $(if $(CREATES),--creates) $(if $(SIGN_INS),--sign-ins $(SIGN_INS)) $(if $(LONE),--lone $(LONE)) $(if $(ORDERS),--orders $(ORDERS)) $(if $(KNOWN),--known) $(if $(VISITORS),--visitors $(VISITORS)) $(if $(SEGMENTS),--segments $(SEGMENTS)) $(if $(MAILS),--mails $(MAILS)) $(if $(SEND_RATE),--send-rate $(SEND_RATE)) $(if $(SMTP_CONNECTIONS),--smtp-connections $(SMTP_CONNECTIONS)) $(if $(RELAY_RTT_MS),--relay-rtt-ms $(RELAY_RTT_MS))
 
 chaos: $(STAMP)
 	$(BIN)/python -m tests.reliability.chaos --seed $(SEED) --faults $(FAULTS)

@@ -1,7 +1,7 @@
 """`make profile`: where the time goes at one fixed tracking rate (or under the bench's customer
 creates, `--creates`, with a known customer's calls one at a time, `--lone`, with every visitor
-of the load a known customer, `--known`, or under a shop's orders, `--orders`), on a fresh
-embedded stack.
+of the load a known customer, `--known`, under a shop's orders, `--orders`, or while a campaign
+is sent, `--mails`), on a fresh embedded stack.
 
 The figures behind bench/RESULTS.md's tables: CPU of each component per event, PostgreSQL's
 statements (pg_stat_statements, preloaded for this stack only; how many per event, and the
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import functools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,11 +32,11 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from bench import creates, e2e, ingest, known, payloads, segments, spy
+from bench import creates, e2e, ingest, known, mails, payloads, segments, spy
 from bench.cpu import CpuMeter, us_per_event
 from bench.orders import OrderLoad
 from ecrm.embedded.stack import EmbeddedStack
-from ecrm.ports import settings_on_free_ports
+from ecrm.ports import free_port, settings_on_free_ports
 
 NOT_PYTHON = {"postgres", "broker", "gateway"}
 TOP = 12
@@ -47,12 +48,16 @@ Prepare = Callable[[EmbeddedStack], Awaitable[None]]  # before the measured wind
 
 
 async def run(
-    load: Load, seconds: float, spy_dir: Path | None, prepare: Prepare | None = None
+    load: Load,
+    seconds: float,
+    spy_dir: Path | None,
+    prepare: Prepare | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="ecrm-profile-"))
-    options = "shared_preload_libraries=pg_stat_statements"
+    settings.setdefault("embedded_pg_options", "shared_preload_libraries=pg_stat_statements")
     try:
-        with EmbeddedStack(settings_on_free_ports(home, embedded_pg_options=options)) as stack:
+        with EmbeddedStack(settings_on_free_ports(home, **settings)) as stack:
             await _warm_up(stack)
             if prepare is not None:
                 await prepare(stack)
@@ -294,6 +299,33 @@ def py_spy_summaries(spy_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
     return summaries
 
 
+def _profile_mails(args: argparse.Namespace) -> dict[str, Any]:
+    """A campaign's sending; the sender's settings reach campaigns through the environment."""
+    for name, value in (
+        ("ECRM_CAMPAIGNS_SEND_RATE", args.send_rate),
+        ("ECRM_CAMPAIGNS_SMTP_CONNECTIONS", args.smtp_connections),
+    ):
+        if value is not None:
+            os.environ[name] = str(value)
+    campaign = mails.CampaignSend(args.mails)
+    prepare = _with_segments(campaign.prepare, args.segments)
+    relay = None
+    settings: dict[str, Any] = {}
+    if args.relay_rtt_ms is not None:
+        port = free_port()
+        relay = mails.distant_relay(args.relay_rtt_ms, port)
+        settings["smtp_url"] = f"smtp://127.0.0.1:{port}"
+    try:
+        report = uvloop.run(run(campaign, args.seconds, args.py_spy, prepare, **settings))
+    finally:
+        if relay is not None:
+            relay.stop()
+    if args.py_spy:
+        report["py_spy"] = py_spy_summaries(args.py_spy, report)
+    print(json.dumps(report))
+    return report
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--rate", type=float, default=5000, help="tracking events per second")
@@ -333,6 +365,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metavar="RATE",
         help="instead: orders a second through the gateway, each naming a known customer",
     )
+    parser.add_argument(
+        "--mails",
+        type=int,
+        metavar="N",
+        help="instead: a campaign to N subscribed customers, from launch to its last outcome",
+    )
+    parser.add_argument(
+        "--send-rate", type=float, help="with --mails: ECRM_CAMPAIGNS_SEND_RATE (mails/s)"
+    )
+    parser.add_argument(
+        "--smtp-connections", type=int, help="with --mails: ECRM_CAMPAIGNS_SMTP_CONNECTIONS"
+    )
+    parser.add_argument(
+        "--relay-rtt-ms",
+        type=float,
+        help="with --mails: a relay in this process answering each command after this delay",
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
     args = parser.parse_args(argv)
@@ -343,6 +392,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     elif args.orders:
         load = shop = OrderLoad(args.orders)
         prepare = shop.prepare
+    elif args.mails:
+        return _profile_mails(args)
     else:
         load = (
             customer_creates if args.creates else tracking(args.rate, args.sign_ins, args.visitors)

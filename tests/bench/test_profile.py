@@ -132,3 +132,15 @@ def test_profile_of_known_customers_signs_every_visitor_in_first():
     timeline = [s for s in report["statements"] if "ref text" in s["query"]]  # entries written
     assert timeline and timeline[0]["database"] == "ecrm_interactions"
     assert report["us_per_event"]["campaigns"] > 0
+
+
+def test_profile_of_a_campaign_sends_every_mail_through_a_distant_relay():
+    """A campaign to subscribed customers, from its launch to its last outcome, through a relay
+    that answers each command of a mail 5 ms late: every mail sent once, none refused."""
+    report = profiled(
+        "--mails", "30", "--send-rate", "1000", "--smtp-connections", "3", "--relay-rtt-ms", "5"
+    )
+    assert report["sent"] == report["events"] == 30 and report["not_sent"] == {}
+    assert report["mails_per_s"] > 0 and report["us_per_event"]["campaigns"] > 0
+    claims = [s for s in report["statements"] if "status = 'sending'" in s["query"]]
+    assert claims and claims[0]["calls"] >= 30
