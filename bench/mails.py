@@ -30,7 +30,6 @@ class DistantRelay:
 
     def __init__(self, rtt: float) -> None:
         self.rtt = rtt
-        self.accepted = 0
 
     async def _later(self, answer: str) -> str:
         await asyncio.sleep(self.rtt)
@@ -52,7 +51,6 @@ class DistantRelay:
         return await self._later("250 OK")
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.accepted += 1
         return await self._later("250 Message accepted for delivery")
 
 

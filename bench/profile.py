@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import uvloop
+from aiosmtpd.controller import Controller
 
 from bench import creates, e2e, ingest, known, mails, payloads, segments, spy
 from bench.cpu import CpuMeter, us_per_event
@@ -299,31 +300,19 @@ def py_spy_summaries(spy_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
     return summaries
 
 
-def _profile_mails(args: argparse.Namespace) -> dict[str, Any]:
-    """A campaign's sending; the sender's settings reach campaigns through the environment."""
+def _sender_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Controller | None]:
+    """The sender's settings reach campaigns through the environment; with `--relay-rtt-ms` the
+    stack's relay is one in this process (stop it after the run)."""
     for name, value in (
         ("ECRM_CAMPAIGNS_SEND_RATE", args.send_rate),
         ("ECRM_CAMPAIGNS_SMTP_CONNECTIONS", args.smtp_connections),
     ):
         if value is not None:
             os.environ[name] = str(value)
-    campaign = mails.CampaignSend(args.mails)
-    prepare = _with_segments(campaign.prepare, args.segments)
-    relay = None
-    settings: dict[str, Any] = {}
-    if args.relay_rtt_ms is not None:
-        port = free_port()
-        relay = mails.distant_relay(args.relay_rtt_ms, port)
-        settings["smtp_url"] = f"smtp://127.0.0.1:{port}"
-    try:
-        report = uvloop.run(run(campaign, args.seconds, args.py_spy, prepare, **settings))
-    finally:
-        if relay is not None:
-            relay.stop()
-    if args.py_spy:
-        report["py_spy"] = py_spy_summaries(args.py_spy, report)
-    print(json.dumps(report))
-    return report
+    if args.relay_rtt_ms is None:
+        return {}, None
+    port = free_port()
+    return {"smtp_url": f"smtp://127.0.0.1:{port}"}, mails.distant_relay(args.relay_rtt_ms, port)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -386,6 +375,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record py-spy stacks here")
     args = parser.parse_args(argv)
     prepare = None
+    settings: dict[str, Any] = {}
+    relay: Controller | None = None
     if args.lone:
         load = lone = LoneCalls(args.lone)
         prepare = lone.prepare
@@ -393,7 +384,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         load = shop = OrderLoad(args.orders)
         prepare = shop.prepare
     elif args.mails:
-        return _profile_mails(args)
+        load = campaign = mails.CampaignSend(args.mails)
+        prepare = campaign.prepare
+        settings, relay = _sender_settings(args)
     else:
         load = (
             customer_creates if args.creates else tracking(args.rate, args.sign_ins, args.visitors)
@@ -401,7 +394,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.known:
             prepare = functools.partial(known.sign_in_every_visitor, visitors=args.visitors)
     prepare = _with_segments(prepare, args.segments)
-    report = uvloop.run(run(load, args.seconds, args.py_spy, prepare))
+    try:
+        report = uvloop.run(run(load, args.seconds, args.py_spy, prepare, **settings))
+    finally:
+        if relay is not None:
+            relay.stop()
     if args.py_spy:
         report["py_spy"] = py_spy_summaries(args.py_spy, report)
     print(json.dumps(report))

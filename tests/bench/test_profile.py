@@ -142,5 +142,5 @@ def test_profile_of_a_campaign_sends_every_mail_through_a_distant_relay():
     )
     assert report["sent"] == report["events"] == 30 and report["not_sent"] == {}
     assert report["mails_per_s"] > 0 and report["us_per_event"]["campaigns"] > 0
-    claims = [s for s in report["statements"] if "status = 'sending'" in s["query"]]
-    assert claims and claims[0]["calls"] >= 30
+    assert report["statements_per_event"] > 5  # its claim, its outcome, the readers' share
+    assert any(s["database"] == "ecrm_campaigns" for s in report["statements"])
