@@ -101,10 +101,14 @@ class CampaignSend:
         }
 
     async def _until_done(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        """The stats once the campaign is launched (every recipient found) and nothing is
+        pending."""
         while True:
+            async with session.get(f"/api/v1/campaigns/{self.campaign_id}") as response:
+                launched = (await response.json())["status"] == "launched"
             async with session.get(f"/api/v1/campaigns/{self.campaign_id}/stats") as response:
                 stats = await response.json()
-            if stats["recipients"] and not stats["pending"] and not stats.get("sending"):
+            if launched and not stats["pending"]:
                 return stats
             await asyncio.sleep(POLL_S)
 

@@ -647,11 +647,14 @@ async def launch_campaign(run: Run, segment_id: str, seed: int) -> str | None:
 
 
 async def wait_for_sending(run: Run, campaign_id: str, deadline: float) -> dict[str, Any]:
+    """The campaign's stats once it is launched (its recipients all found) and sent."""
     stats: dict[str, Any] = {}
     while time.monotonic() < deadline:
+        campaign = await run.call("campaigns", "GET", f"/api/v1/campaigns/{campaign_id}")
         response = await run.call("campaigns", "GET", f"/api/v1/campaigns/{campaign_id}/stats")
         stats = response.json() if response is not None else {}
-        if stats.get("recipients") and not stats.get("pending"):
+        launched = campaign is not None and campaign.json().get("status") == "launched"
+        if launched and not stats.get("pending"):
             break
         await asyncio.sleep(0.5)
     return stats

@@ -1,5 +1,5 @@
-"""Waiting for quiet: every service up, outboxes drained, consumer lag 0, campaign mail due
-sent, twice in a row. A broker that lost its log (restarted) is refilled by a replay first."""
+"""Waiting for quiet: every service up, outboxes drained, consumer lag 0, campaigns launched
+and their mail due sent, twice in a row. A broker that lost its log (restarted) is refilled by a replay first."""
 
 from __future__ import annotations
 
@@ -57,6 +57,13 @@ async def pending_mail(settings: Settings) -> int | None:
     )
 
 
+async def launching(settings: Settings) -> int | None:
+    """Campaigns sent whose recipients campaigns is still finding."""
+    return await _count(
+        settings, "campaigns", _query("SELECT count(*) FROM campaigns WHERE status = 'launching'")
+    )
+
+
 async def pending_metrics(settings: Settings) -> int | None:
     """Customers whose figures interactions has still to recompute and publish."""
     return await _count(settings, "interactions", _query("SELECT count(*) FROM metrics_pending"))
@@ -91,6 +98,8 @@ async def busy_parts(settings: Settings, services: list[str]) -> dict[str, Any]:
                 busy[name] = {"outbox_backlog": left, "lag": lag}
     if "campaigns" in services and (due := await pending_mail(settings)) != 0:
         busy["campaigns mail pending"] = due
+    if "campaigns" in services and (sent := await launching(settings)) != 0:
+        busy["campaigns launching"] = sent
     if "interactions" in services and (due := await pending_metrics(settings)) != 0:
         busy["interactions metrics pending"] = due
     return busy

@@ -1,5 +1,6 @@
-"""Timers: launch scheduled campaigns, expire abandoned claims, and sweep segments whose
-membership changes with time alone (`within_days` windows) by rebuilding them in SQL."""
+"""Timers: launch campaigns (those sent now, and scheduled ones whose time has come: their
+recipients a chunk at a time), expire abandoned claims, and sweep segments whose membership
+changes with time alone (`within_days` windows) by rebuilding them in SQL."""
 
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ async def run(runtime: Any, settings: CampaignSettings, stop: asyncio.Event) -> 
 
 async def tick(runtime: Any, settings: CampaignSettings) -> None:
     async with runtime.db.acquire() as conn:
-        launched = await campaigns.launch_due(conn)
+        due = await campaigns.launch_due(conn)
+        launched = await campaigns.materialise_launches(conn, settings.campaigns_launch_chunk)
         expired = await messages.expire_claims(conn, settings.campaigns_claim_timeout)
-    if launched or expired:
-        log.info("scheduler.tick", launched=launched, unknown=expired)
+    if due or launched or expired:
+        log.info("scheduler.tick", due=due, launched=launched, unknown=expired)
 
 
 async def sweep_time_windows(runtime: Any) -> int:

@@ -13,14 +13,26 @@ from shared.errors import conflict, invalid, not_found
 from shared.events.campaigns import CampaignLaunched
 from shared.ids import uuid7
 
-_MATERIALISE = """
-INSERT INTO messages (id, campaign_id, customer_id, email)
-SELECT gen_random_uuid(), $1, a.customer_id, a.email
-FROM segment_members m JOIN audience a USING (customer_id)
-WHERE m.segment_id = $2 AND a.live AND a.email IS NOT NULL
-  AND a.consent ->> 'email' = 'subscribed'
-  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = lower(a.email))
-ON CONFLICT DO NOTHING
+# The next chunk of a launching campaign's segment members, in customer order after the last
+# one materialised: a message for each subscribed, not suppressed member with an address.
+_MATERIALISE_CHUNK = """
+WITH chunk AS (
+  SELECT customer_id FROM segment_members
+  WHERE segment_id = $2 AND ($3::uuid IS NULL OR customer_id > $3)
+  ORDER BY customer_id LIMIT $4
+), added AS (
+  INSERT INTO messages (id, campaign_id, customer_id, email)
+  SELECT gen_random_uuid(), $1, a.customer_id, a.email
+  FROM chunk JOIN audience a USING (customer_id)
+  WHERE a.live AND a.email IS NOT NULL
+    AND a.consent ->> 'email' = 'subscribed'
+    AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = lower(a.email))
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM chunk) AS members,
+       (SELECT customer_id FROM chunk ORDER BY customer_id DESC LIMIT 1) AS last,
+       (SELECT count(*) FROM added) AS added
 """
 
 
@@ -84,10 +96,11 @@ async def list_page(
 async def send(
     conn: asyncpg.Connection, campaign_id: uuid.UUID, at: datetime | None
 ) -> dict[str, Any]:
-    """Launch now, or schedule for `at` (a time in the past means now)."""
+    """Launch now, or schedule for `at` (a time in the past means now). A launch only marks the
+    campaign `launching`; `materialise_launches` finds its recipients in the background."""
     async with conn.transaction():
         row = await fetch(conn, campaign_id, lock=True)
-        if row["status"] == "launched":
+        if row["status"] in ("launching", "launched"):
             raise conflict("this campaign was already sent")
         if at is not None and at > datetime.now(UTC):
             row = await conn.fetchrow(
@@ -97,19 +110,54 @@ async def send(
                 at,
             )
             return public(row)
-        return public(await launch(conn, row))
+        row = await conn.fetchrow(
+            "UPDATE campaigns SET status = 'launching', launched_at = now() WHERE id = $1"
+            " RETURNING *",
+            campaign_id,
+        )
+        return public(row)
 
 
-async def launch(conn: asyncpg.Connection, row: Any) -> asyncpg.Record:
-    """Materialise the recipients (subscribed, not suppressed) and announce the launch."""
-    now = datetime.now(UTC)
-    status = await conn.execute(_MATERIALISE, row["id"], row["segment_id"])
-    recipients = int(status.split()[-1])
-    launched = await conn.fetchrow(
-        "UPDATE campaigns SET status = 'launched', launched_at = $2, recipients = $3"
-        " WHERE id = $1 RETURNING *",
+async def launch_due(conn: asyncpg.Connection) -> int:
+    """Scheduled campaigns whose time has come start launching."""
+    status = await conn.execute(
+        "UPDATE campaigns SET status = 'launching', launched_at = now()"
+        " WHERE status = 'scheduled' AND scheduled_at <= now()"
+    )
+    return int(status.split()[-1])
+
+
+async def materialise_launches(conn: asyncpg.Connection, chunk: int) -> int:
+    """Every launching campaign's recipients, `chunk` segment members a transaction (several
+    instances share the campaigns); returns how many campaigns finished launching."""
+    finished = 0
+    while True:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT * FROM campaigns WHERE status = 'launching'"
+                " ORDER BY launched_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+            )
+            if row is None:
+                return finished
+            finished += await _materialise_chunk(conn, row, chunk)
+
+
+async def _materialise_chunk(conn: asyncpg.Connection, row: Any, chunk: int) -> int:
+    """One chunk of the campaign's members; at the last, the campaign is launched: 1 then."""
+    done = await conn.fetchrow(
+        _MATERIALISE_CHUNK, row["id"], row["segment_id"], row["launch_cursor"], chunk
+    )
+    if done["members"] == chunk:
+        await conn.execute(
+            "UPDATE campaigns SET launch_cursor = $2 WHERE id = $1", row["id"], done["last"]
+        )
+        return 0
+    recipients = await conn.fetchval(
+        "SELECT count(*) FROM messages WHERE campaign_id = $1", row["id"]
+    )
+    await conn.execute(
+        "UPDATE campaigns SET status = 'launched', recipients = $2 WHERE id = $1",
         row["id"],
-        now,
         recipients,
     )
     await outbox.add(
@@ -119,22 +167,7 @@ async def launch(conn: asyncpg.Connection, row: Any) -> asyncpg.Record:
             name=row["name"],
             segment_id=str(row["segment_id"]),
             recipients=recipients,
-            at=now,
+            at=row["launched_at"],
         ),
     )
-    return launched
-
-
-async def launch_due(conn: asyncpg.Connection) -> int:
-    """Scheduled campaigns whose time has come (safe with several instances)."""
-    launched = 0
-    while True:
-        async with conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT * FROM campaigns WHERE status = 'scheduled' AND scheduled_at <= now()"
-                " ORDER BY scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-            )
-            if row is None:
-                return launched
-            await launch(conn, row)
-            launched += 1
+    return 1

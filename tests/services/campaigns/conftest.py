@@ -21,7 +21,7 @@ from ecrm.topology import service_port
 from tests.support.events import eventually
 from tests.support.infra import Infra
 
-SEND_RATE, SMTP_CONNECTIONS = 10, 3
+SEND_RATE, SMTP_CONNECTIONS, LAUNCH_CHUNK = 10, 3, 4
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ async def campaigns(infra: Infra, smtp_sink: Sink, contacts: str) -> str:
         ECRM_PUBLIC_URL=own_url,  # links in mails point straight at the service in tests
         ECRM_CAMPAIGNS_SEND_RATE=str(SEND_RATE),
         ECRM_CAMPAIGNS_SMTP_CONNECTIONS=str(SMTP_CONNECTIONS),
+        ECRM_CAMPAIGNS_LAUNCH_CHUNK=str(LAUNCH_CHUNK),
         ECRM_CAMPAIGNS_SWEEP_INTERVAL="2",
         ECRM_CAMPAIGNS_SMTP_TIMEOUT="5",
         ECRM_CAMPAIGNS_CLAIM_TIMEOUT="8",
@@ -166,20 +167,35 @@ async def campaign_to_subscribers(
     tag: str,
     prefix: str,
     n: int,
+    extra_members: int = 0,
 ) -> tuple[list[str], dict[str, Any]]:
-    """`n` new customers subscribed to email, a plain campaign to them, launched: their
-    addresses and the launch's answer."""
+    """`n` new customers subscribed to email (beside `extra_members` already tagged), a plain
+    campaign to the tag, launched: their addresses and the launched campaign."""
     recipients = [address(f"{prefix}{i}") for i in range(n)]
     for to in recipients:
         await new_customer(
             http, contacts, auth, email=to, tags=[tag], consent={"email": "subscribed"}
         )
-    await projected(http, campaigns, auth, {"tag": tag}, n)
+    await projected(http, campaigns, auth, {"tag": tag}, n + extra_members)
     segment = await new_segment(http, campaigns, auth, {"tag": tag})
     body = {"name": prefix, "segment_id": segment["id"], "subject": "Hi", "html": "<p>Hi</p>"}
     campaign = (await http.post(f"{campaigns}/api/v1/campaigns", json=body, headers=auth)).json()
     sent = await http.post(f"{campaigns}/api/v1/campaigns/{campaign['id']}/send", headers=auth)
-    return recipients, sent.json()
+    assert sent.status_code == 202 and sent.json()["status"] == "launching", sent.text
+    return recipients, await launched(http, campaigns, auth, campaign["id"])
+
+
+async def launched(
+    http: httpx.AsyncClient, campaigns: str, auth: dict, campaign_id: str
+) -> dict[str, Any]:
+    """The campaign once its launch has found every recipient."""
+
+    async def done() -> dict[str, Any] | None:
+        response = await http.get(f"{campaigns}/api/v1/campaigns/{campaign_id}", headers=auth)
+        campaign = response.json()
+        return campaign if campaign["status"] == "launched" else None
+
+    return await eventually(done, timeout=30)
 
 
 async def sink_holds(sink: Sink, addresses: list[str], timeout: float = 30) -> None:

@@ -8,6 +8,7 @@ import asyncpg
 
 from tests.services.campaigns.conftest import (
     address,
+    launched,
     new_customer,
     new_segment,
     projected,
@@ -36,7 +37,10 @@ async def _launch(http, campaigns, auth, segment_id, **extra):
     campaign = created.json()
     sent = await http.post(f"{campaigns}/api/v1/campaigns/{campaign['id']}/send", headers=auth)
     assert sent.status_code == 202, sent.text
-    return sent.json()
+    assert sent.json()["status"] == "launching" and sent.json()["recipients"] is None
+    again = await http.post(f"{campaigns}/api/v1/campaigns/{campaign['id']}/send", headers=auth)
+    assert again.status_code == 409  # launching is sent
+    return await launched(http, campaigns, auth, campaign["id"])
 
 
 async def test_only_subscribed_members_get_the_rendered_mail_with_headers(
