@@ -251,9 +251,15 @@ def _add_depths(rule: dict[str, Any], depths: dict[str, int]) -> None:
 
 def is_time_based(rule: dict[str, Any]) -> bool:
     """Whether membership can change with the passing of time alone (a `within_days` window)."""
+    return bool(windows(rule))
+
+
+def windows(rule: dict[str, Any]) -> set[tuple[str, int]]:
+    """(event name, days) of every `within_days` window of an inlined rule: time alone changes
+    a customer's membership only when one of their events of that name leaves that window."""
     if "event" in rule:
-        return "within_days" in rule
+        return {(rule["event"], rule["within_days"])} if "within_days" in rule else set()
     children = [*rule.get("all", []), *rule.get("any", [])]
     if "not" in rule:
         children.append(rule["not"])
-    return any(is_time_based(c) for c in children)
+    return set().union(*(windows(c) for c in children))

@@ -1,6 +1,7 @@
 """Timers: launch campaigns (those sent now, and scheduled ones whose time has come: their
 recipients a chunk at a time), expire abandoned claims, and sweep segments whose membership
-changes with time alone (`within_days` windows) by rebuilding them in SQL."""
+changes with time alone (`within_days` windows): the customers one of whose events left a
+window since the last sweep are evaluated again in SQL."""
 
 from __future__ import annotations
 
@@ -43,11 +44,11 @@ async def tick(runtime: Any, settings: CampaignSettings) -> None:
 
 
 async def sweep_time_windows(runtime: Any) -> int:
-    """Rebuild every segment with a time window; returns how many were rebuilt."""
+    """Sweep every segment with a time window (`membership.sweep`); returns how many."""
     async with runtime.db.acquire() as conn:
         rules = await membership.all_rules(conn)
         due = [sid for sid, rule in rules.items() if is_time_based(inline(rule, rules))]
         for sid in due:
             async with conn.transaction():
-                await membership.rebuild(conn, uuid.UUID(sid))
+                await membership.sweep(conn, uuid.UUID(sid))
     return len(due)

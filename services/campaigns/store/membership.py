@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from services.campaigns.rules.evaluate import matches
-from services.campaigns.rules.parse import event_depths, inline, merged_depths
+from services.campaigns.rules.parse import event_depths, inline, merged_depths, windows
 from services.campaigns.rules.sql import Params, compile_rule
 from services.campaigns.store import audience
 from shared import outbox
@@ -26,12 +26,18 @@ async def all_rules(conn: asyncpg.Connection) -> dict[str, Any]:
 
 
 async def matching_ids(
-    conn: asyncpg.Connection, rule: dict[str, Any], now: datetime, limit: int | None = None
+    conn: asyncpg.Connection,
+    rule: dict[str, Any],
+    now: datetime,
+    among: list[uuid.UUID] | None = None,
 ) -> list[uuid.UUID]:
-    """The live customers an inlined rule selects, by one SQL predicate."""
+    """The live customers an inlined rule selects (of `among`, when given), by one SQL
+    predicate."""
     params = Params(first=2)
     predicate = compile_rule(rule, params, "t.now")
     sql = f"SELECT a.customer_id FROM audience a, {_AT} WHERE a.live AND {predicate}"
+    if among is not None:
+        sql += f" AND a.customer_id = ANY({params.add(among)}::uuid[])"
     rows = await conn.fetch(sql, now, *params.values)
     return [r[0] for r in rows]
 
@@ -53,7 +59,62 @@ async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, 
     rows = await conn.fetch(
         "SELECT customer_id FROM segment_members WHERE segment_id = $1", segment_id
     )
-    current = {r[0] for r in rows}
+    entered, left = await _apply_difference(conn, segment_id, should, {r[0] for r in rows}, now)
+    await conn.execute(
+        "UPDATE segments SET member_count = $2, built_at = $3 WHERE id = $1",
+        segment_id,
+        len(should),
+        now,
+    )
+    return {"entered": entered, "left": left, "members": len(should)}
+
+
+# Customers with an event of a window's name that left the window between two times.
+_LEFT_A_WINDOW = """
+SELECT DISTINCT e.customer_id
+FROM unnest($1::text[], $2::int[]) AS w(name, days)
+JOIN audience_events e ON e.name = w.name
+ AND e.at >= $3::timestamptz - make_interval(days => w.days)
+ AND e.at < $4::timestamptz - make_interval(days => w.days)
+"""
+
+
+async def sweep(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, int]:
+    """A segment with time windows as time passes (call inside a transaction). Time alone
+    changes a customer's membership only when one of their events leaves a window, so only
+    the customers one of whose events did since the segment was last built or swept are
+    evaluated again; every other customer is as that build, sweep or their own latest event
+    left them. A full rebuild read every customer each minute."""
+    await audience.lock_for_build(conn)
+    rules = await all_rules(conn)
+    rule = inline(rules[str(segment_id)], rules)
+    since = await conn.fetchval("SELECT built_at FROM segments WHERE id = $1", segment_id)
+    if since is None or not windows(rule):
+        return await rebuild(conn, segment_id)
+    now = datetime.now(UTC)
+    names, days = zip(*sorted(windows(rule)), strict=True)
+    rows = await conn.fetch(_LEFT_A_WINDOW, list(names), list(days), since, now)
+    candidates = [r[0] for r in rows]
+    should = set(await matching_ids(conn, rule, now, among=candidates))
+    rows = await conn.fetch(
+        "SELECT customer_id FROM segment_members"
+        " WHERE segment_id = $1 AND customer_id = ANY($2::uuid[])",
+        segment_id,
+        candidates,
+    )
+    entered, left = await _apply_difference(conn, segment_id, should, {r[0] for r in rows}, now)
+    await conn.execute("UPDATE segments SET built_at = $2 WHERE id = $1", segment_id, now)
+    return {"entered": entered, "left": left, "evaluated": len(candidates)}
+
+
+async def _apply_difference(
+    conn: asyncpg.Connection,
+    segment_id: uuid.UUID,
+    should: set[uuid.UUID],
+    current: set[uuid.UUID],
+    now: datetime,
+) -> tuple[int, int]:
+    """Members who should be and are not enter, members who are and should not be leave."""
     entered, left = should - current, current - should
     await _apply(
         conn,
@@ -61,13 +122,7 @@ async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, 
         + [(segment_id, c, "left") for c in sorted(left)],
         now,
     )
-    await conn.execute(
-        "UPDATE segments SET member_count = $2, built_at = $3 WHERE id = $1",
-        segment_id,
-        len(should),
-        now,
-    )
-    return {"entered": len(entered), "left": len(left), "members": len(should)}
+    return len(entered), len(left)
 
 
 Change = tuple[uuid.UUID, uuid.UUID, str]  # segment, customer, "entered" or "left"
