@@ -26,6 +26,10 @@ UNAVAILABLE = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
+    # The client's connection is in a state the operation cannot start from (seen once in a
+    # chaos run, a request during a PostgreSQL restart): raised before anything is sent, so
+    # what the transaction wrote is not committed. Never the input's fault.
+    asyncpg.exceptions._base.InternalClientError,
     TimeoutError,
 )
 
