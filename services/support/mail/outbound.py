@@ -1,8 +1,9 @@
 """The sender: delivers queued mail to the relay (ECRM_SMTP_URL), at least once.
 
-A batch is locked (SKIP LOCKED, so replicas share work), sent, and marked in the same
-transaction. A crash between the relay's 250 and the commit re-sends the same mail with the
-same Message-ID; nothing is lost. Failures back off exponentially, then the row is `failed`.
+Each mail is locked (SKIP LOCKED, so replicas share work), sent, and marked in a transaction of
+its own. A crash between the relay's 250 and the commit re-sends that one mail with the same
+Message-ID; nothing is lost. (A batch of 20 in one transaction re-sent every mail of the batch
+sent so far.) Failures back off exponentially, then the row is `failed`.
 """
 
 from __future__ import annotations
@@ -62,31 +63,41 @@ def backoff_seconds(attempts: int) -> float:
 
 
 async def send_due(pool: asyncpg.Pool, relay_url: str, settings: SupportSettings) -> int:
-    """Deliver one batch of due mail; the number sent."""
+    """Deliver up to a batch of due mail, each locked, sent and marked in its own transaction;
+    the number sent."""
     sent = 0
-    async with pool.acquire() as conn, conn.transaction():
-        for mail in await outgoing.claim_due(conn, BATCH):
-            try:
-                await aiosmtplib.send(
-                    compose(mail, settings),
-                    **relay_options(relay_url, settings.smtp_timeout_seconds),
-                )
-            except Exception as exc:
-                give_up = mail.attempts + 1 >= settings.sender_max_attempts
-                await outgoing.mark_failed(
-                    conn, mail.id, repr(exc), backoff_seconds(mail.attempts), give_up
-                )
-                log.warning(
-                    "mail.send_failed",
-                    mail=str(mail.id),
-                    error=repr(exc),
-                    attempts=mail.attempts + 1,
-                    gave_up=give_up,
-                )
-                continue
-            await outgoing.mark_sent(conn, mail.id)
-            sent += 1
+    for _ in range(BATCH):
+        async with pool.acquire() as conn, conn.transaction():
+            due = await outgoing.claim_due(conn, 1)
+            if not due:
+                break
+            sent += await _deliver(conn, due[0], relay_url, settings)
     return sent
+
+
+async def _deliver(
+    conn: asyncpg.Connection, mail: outgoing.Outgoing, relay_url: str, settings: SupportSettings
+) -> int:
+    """One mail to the relay, and its outcome: 1 when it was sent."""
+    try:
+        await aiosmtplib.send(
+            compose(mail, settings), **relay_options(relay_url, settings.smtp_timeout_seconds)
+        )
+    except Exception as exc:
+        give_up = mail.attempts + 1 >= settings.sender_max_attempts
+        await outgoing.mark_failed(
+            conn, mail.id, repr(exc), backoff_seconds(mail.attempts), give_up
+        )
+        log.warning(
+            "mail.send_failed",
+            mail=str(mail.id),
+            error=repr(exc),
+            attempts=mail.attempts + 1,
+            gave_up=give_up,
+        )
+        return 0
+    await outgoing.mark_sent(conn, mail.id)
+    return 1
 
 
 async def run_sender(

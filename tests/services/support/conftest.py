@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import threading
 import uuid
 from collections.abc import Iterator
 from email import policy
@@ -18,12 +19,17 @@ from tests.support.infra import Infra
 
 
 class Sink:
-    """A real SMTP server standing in for the outbound relay; keeps what it receives."""
+    """A real SMTP server standing in for the outbound relay; keeps what it receives. A mail to
+    an address in `held` is answered only once its event is set (a relay slow to accept it)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.held: dict[str, threading.Event] = {}
 
     async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        for address in envelope.rcpt_tos:
+            if address in self.held:
+                await asyncio.get_running_loop().run_in_executor(None, self.held[address].wait, 30)
         self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
         return "250 OK"
 
