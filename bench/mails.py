@@ -18,10 +18,9 @@ from aiosmtpd.controller import Controller
 
 from bench.creates import CUSTOMERS
 from bench.ingest import wait_drained
-from bench.orders import CONNECTIONS
+from bench.orders import subscribed_customers
 from ecrm.embedded.stack import EmbeddedStack
 
-SUBSCRIBED = {"email": "subscribed"}
 POLL_S = 0.2
 
 
@@ -69,11 +68,7 @@ class CampaignSend:
 
     async def prepare(self, stack: EmbeddedStack) -> None:
         async with _session(stack) as session:
-            for start in range(0, len(self.emails), CONNECTIONS):
-                batch = self.emails[start : start + CONNECTIONS]
-                await asyncio.gather(
-                    *(_post(session, "/api/v1/customers", _reader(e)) for e in batch)
-                )
+            await subscribed_customers(session, self.emails, "Reader")
             dsn, bootstrap = stack.settings.database_dsn("contacts"), stack.settings.kafka
             await wait_drained(dsn, bootstrap, 120, (CUSTOMERS,))
             rule = {"name": "readers", "rule": {"consent": "email"}}
@@ -116,10 +111,6 @@ class CampaignSend:
 def _session(stack: EmbeddedStack) -> aiohttp.ClientSession:
     auth = {"Authorization": f"Bearer {stack.admin_token}"}
     return aiohttp.ClientSession(base_url=stack.gateway_url, headers=auth)
-
-
-def _reader(email: str) -> dict[str, Any]:
-    return {"email": email, "first_name": "Reader", "consent": SUBSCRIBED}
 
 
 def _campaign(segment_id: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ deterministic for a seed, so the test knows who was meant to do what."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +15,7 @@ import pytest
 
 from ecrm.demo import DEMO_TAG, Persona, plan
 from ecrm.embedded import PROJECT_ROOT
-from ecrm.embedded.stack import settings_env
+from ecrm.embedded.stack import inherited_env
 from tests.support.events import eventually
 
 SEED, CUSTOMERS = 4242, 20
@@ -25,8 +24,7 @@ PERSONAS = plan(CUSTOMERS, SEED)
 
 @pytest.fixture(scope="module")
 def demo_run(stack: Any) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
-    env.update(settings_env(stack.settings), COLUMNS="120")
+    env = inherited_env(stack.settings) | {"COLUMNS": "120"}
     argv = [
         sys.executable,
         "-m",

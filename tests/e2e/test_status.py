@@ -4,7 +4,6 @@ embedded broker keeps every event in memory, so the operator can watch it grow).
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -13,15 +12,14 @@ from typing import Any
 import httpx
 
 from bench import payloads
-from ecrm.embedded.stack import EmbeddedStack, settings_env
+from ecrm.embedded.stack import EmbeddedStack, inherited_env
 from tests.support.events import eventually
 
 
 def _status(stack: EmbeddedStack) -> tuple[int, dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
     result = subprocess.run(
         [sys.executable, "-m", "ecrm.cli", "status", "--json"],
-        env=env | settings_env(stack.settings),
+        env=inherited_env(stack.settings),
         capture_output=True,
         text=True,
         timeout=60,

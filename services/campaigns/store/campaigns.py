@@ -28,11 +28,9 @@ WITH chunk AS (
     AND a.consent ->> 'email' = 'subscribed'
     AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = lower(a.email))
   ON CONFLICT DO NOTHING
-  RETURNING 1
 )
 SELECT (SELECT count(*) FROM chunk) AS members,
-       (SELECT customer_id FROM chunk ORDER BY customer_id DESC LIMIT 1) AS last,
-       (SELECT count(*) FROM added) AS added
+       (SELECT customer_id FROM chunk ORDER BY customer_id DESC LIMIT 1) AS last
 """
 
 

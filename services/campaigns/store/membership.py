@@ -89,10 +89,11 @@ async def sweep(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, in
     rules = await all_rules(conn)
     rule = inline(rules[str(segment_id)], rules)
     since = await conn.fetchval("SELECT built_at FROM segments WHERE id = $1", segment_id)
-    if since is None or not windows(rule):
+    spans = sorted(windows(rule))
+    if since is None or not spans:
         return await rebuild(conn, segment_id)
     now = datetime.now(UTC)
-    names, days = zip(*sorted(windows(rule)), strict=True)
+    names, days = zip(*spans, strict=True)
     rows = await conn.fetch(_LEFT_A_WINDOW, list(names), list(days), since, now)
     candidates = [r[0] for r in rows]
     should = set(await matching_ids(conn, rule, now, among=candidates))
