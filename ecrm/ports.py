@@ -17,17 +17,23 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+# Below the kernel's ephemeral range (32768-60999 by default). A port the kernel hands out for
+# port 0 comes from that range, where any outgoing connection may take it before the server it
+# was chosen for binds it: a test stack's SMTP sink once found its port so taken.
+LOWEST, HIGHEST = 20000, 32000
+_handed_out: set[int] = set()  # never the same port twice from this process
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port_block(1)
 
 
 def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports (below the kernel's ephemeral range)."""
+    """The first of `size` consecutive free ports, none handed out before by this process."""
     for _ in range(200):
-        base = random.randrange(20000, 32000)
-        if all(port_is_free(base + i) for i in range(size)):
+        ports = range(base := random.randrange(LOWEST, HIGHEST - size), base + size)
+        if _handed_out.isdisjoint(ports) and all(port_is_free(p) for p in ports):
+            _handed_out.update(ports)
             return base
     raise RuntimeError("no block of free ports")
 
