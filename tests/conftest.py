@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.failure_logs import log_sizes, written_since
 from tests.support.infra import Infra, start_infra
 
 
@@ -38,3 +39,25 @@ def admin_token(infra: Infra) -> str:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=15) as client:
         yield client
+
+
+_LOG_SIZES = pytest.StashKey[dict[Path, int]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+    infra = getattr(item, "funcargs", {}).get("infra")
+    if isinstance(infra, Infra):
+        item.stash[_LOG_SIZES] = log_sizes(infra.home / "logs")
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    report = yield
+    sizes = item.stash.get(_LOG_SIZES, None)
+    if report.failed and call.when == "call" and sizes is not None:
+        infra = item.funcargs["infra"]  # type: ignore[attr-defined]
+        if excerpt := written_since(infra.home / "logs", sizes):
+            report.sections.append(("the stack's logs during the test", excerpt))
+    return report

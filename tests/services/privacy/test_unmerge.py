@@ -132,14 +132,22 @@ async def _ticket_owner_is(infra, person: Person, customer_id: str) -> None:  # 
 
 async def _identity_answer_applied(infra, person: Person) -> None:  # type: ignore[no-untyped-def]
     """Contacts' answer to support's identity request has been applied (a late answer would
-    point the ticket back at the merged id: support links an address without following merges)."""
+    point the ticket back at the merged id: support links an address without following merges).
+    Support asks only when the ticket came before contacts' CustomerCreated: when the event was
+    first, there is no request and nothing to wait for."""
 
     async def applied() -> bool:
+        request_id = await fetchval(
+            infra, "support", "SELECT request_id::text FROM requesters WHERE email = $1",
+            person.email,
+        )  # fmt: skip
+        if request_id is None:
+            return True
         event_id = await fetchval(
             infra, "contacts",
             "SELECT event_id FROM outbox WHERE ce_type = 'ecrm.contacts.IdentityLinked.v1'"
-            " AND data -> 'identity' ->> 'value' = $1 AND data ->> 'request_id' IS NOT NULL",
-            person.email,
+            " AND data ->> 'request_id' = $1",
+            request_id,
         )  # fmt: skip
         return event_id is not None and await fetchval(
             infra, "support", "SELECT count(*) > 0 FROM inbox WHERE event_id = $1", event_id
