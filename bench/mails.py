@@ -72,7 +72,7 @@ class CampaignSend:
             dsn, bootstrap = stack.settings.database_dsn("contacts"), stack.settings.kafka
             await wait_drained(dsn, bootstrap, 120, (CUSTOMERS,))
             rule = {"name": "readers", "rule": {"consent": "email"}}
-            segment = await _post(session, "/api/v1/segments", rule)
+            segment = await _built(session, await _post(session, "/api/v1/segments", rule))
             if segment["member_count"] != len(self.emails):
                 raise RuntimeError(f"segment of {segment['member_count']}, not {len(self.emails)}")
             campaign = await _post(session, "/api/v1/campaigns", _campaign(segment["id"]))
@@ -106,6 +106,15 @@ class CampaignSend:
             if launched and not stats["pending"]:
                 return stats
             await asyncio.sleep(POLL_S)
+
+
+async def _built(session: aiohttp.ClientSession, segment: dict[str, Any]) -> dict[str, Any]:
+    """The segment once its full build has ended (past a chunk of customers, in the background)."""
+    while segment["status"] == "building":
+        await asyncio.sleep(POLL_S)
+        async with session.get(f"/api/v1/segments/{segment['id']}") as response:
+            segment = await response.json()
+    return segment
 
 
 def _session(stack: EmbeddedStack) -> aiohttp.ClientSession:

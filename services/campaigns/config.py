@@ -17,6 +17,7 @@ class CampaignSettings(BaseSettings):
     campaigns_smtp_timeout: float = 30.0
     campaigns_claim_timeout: float = 120.0  # `sending` longer than this -> `unknown`
     campaigns_launch_chunk: int = 10_000  # segment members materialised a transaction
+    campaigns_build_chunk: int = 2_000  # customers a segment's full build evaluates a transaction
     campaigns_sweep_interval: float = 60.0  # time-window segments and scheduled launches
     campaigns_from: str = "eCRM <no-reply@ecrm.localhost>"
 

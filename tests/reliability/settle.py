@@ -64,6 +64,15 @@ async def launching(settings: Settings) -> int | None:
     )
 
 
+async def building(settings: Settings) -> int | None:
+    """Segments whose full build is still running (a chunk of customers a transaction)."""
+    return await _count(
+        settings,
+        "campaigns",
+        _query("SELECT count(*) FROM segments WHERE building_since IS NOT NULL"),
+    )
+
+
 async def pending_metrics(settings: Settings) -> int | None:
     """Customers whose figures interactions has still to recompute and publish."""
     return await _count(settings, "interactions", _query("SELECT count(*) FROM metrics_pending"))
@@ -100,6 +109,8 @@ async def busy_parts(settings: Settings, services: list[str]) -> dict[str, Any]:
         busy["campaigns mail pending"] = due
     if "campaigns" in services and (sent := await launching(settings)) != 0:
         busy["campaigns launching"] = sent
+    if "campaigns" in services and (built := await building(settings)) != 0:
+        busy["campaigns segments building"] = built
     if "interactions" in services and (due := await pending_metrics(settings)) != 0:
         busy["interactions metrics pending"] = due
     return busy

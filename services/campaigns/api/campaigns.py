@@ -9,6 +9,7 @@ from fastapi import Query, Request
 from services.campaigns.api.common import body_id, checked_templates, cursor_id, path_id, pool
 from services.campaigns.config import get_campaign_settings
 from services.campaigns.domain import CampaignIn, SendIn
+from services.campaigns.sending import scheduler
 from services.campaigns.store import campaigns, messages, stats
 from shared.auth import scoped
 from shared.http import JSON, service_router
@@ -51,6 +52,8 @@ async def send_campaign(campaign_id: str, request: Request, body: SendIn | None 
     at = body.at if body else None
     async with pool(request).acquire() as conn:
         out = await campaigns.send(conn, path_id(campaign_id, "campaign"), at)
+    if out["status"] == "launching":
+        scheduler.wake()
     return JSON(out, status_code=202)
 
 

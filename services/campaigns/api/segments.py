@@ -1,4 +1,5 @@
-"""Segment routes: create (built in SQL), preview, change, delete, list, members."""
+"""Segment routes: create (built in SQL, a chunk of customers in the request and the rest by the
+scheduler), preview, change, delete, list, members."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 
 from services.campaigns.api.common import cursor_id, path_id, pool
+from services.campaigns.config import get_campaign_settings
 from services.campaigns.domain import PreviewIn, SegmentIn, SegmentPatch
+from services.campaigns.sending import scheduler
 from services.campaigns.store import segments
 from shared.auth import scoped
 from shared.http import JSON, service_router
@@ -17,10 +20,16 @@ router = service_router("/api/v1/segments", "segments")
 READ, WRITE = scoped("campaigns:read"), scoped("campaigns:write")
 
 
+def _build_chunk() -> int:
+    return get_campaign_settings().campaigns_build_chunk
+
+
 @router.post("", status_code=201, **WRITE)
 async def create_segment(body: SegmentIn, request: Request) -> JSON:
     async with pool(request).acquire() as conn:
-        out = await segments.create(conn, body.name, body.rule)
+        out = await segments.create(conn, body.name, body.rule, _build_chunk())
+    if out["status"] == "building":
+        scheduler.wake()
     return JSON(out, status_code=201, headers={"Location": f"/api/v1/segments/{out['id']}"})
 
 
@@ -50,7 +59,11 @@ async def get_segment(segment_id: str, request: Request) -> dict[str, Any]:
 @router.patch("/{segment_id}", **WRITE)
 async def patch_segment(segment_id: str, body: SegmentPatch, request: Request) -> dict[str, Any]:
     async with pool(request).acquire() as conn:
-        return await segments.update(conn, path_id(segment_id, "segment"), body.name, body.rule)
+        out = await segments.update(
+            conn, path_id(segment_id, "segment"), body.name, body.rule, _build_chunk()
+        )
+    scheduler.wake()  # when a segment that references this one is still building
+    return out
 
 
 @router.delete("/{segment_id}", status_code=204, **WRITE)

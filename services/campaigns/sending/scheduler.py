@@ -1,23 +1,30 @@
-"""Timers: launch campaigns (those sent now, and scheduled ones whose time has come: their
-recipients a chunk at a time), expire abandoned claims, and sweep segments whose membership
-changes with time alone (`within_days` windows): the customers one of whose events left a
-window since the last sweep are evaluated again in SQL."""
+"""Timers: finish segments' full builds (`builds`), launch campaigns (those sent now, and
+scheduled ones whose time has come: their recipients a chunk at a time), expire abandoned
+claims, and sweep segments whose membership changes with time alone (`within_days` windows):
+the customers one of whose events left a window since the last sweep are evaluated again in
+SQL."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from typing import Any
 
 from services.campaigns.config import CampaignSettings
 from services.campaigns.rules.parse import inline, is_time_based
-from services.campaigns.store import campaigns, membership, messages
+from services.campaigns.store import builds, campaigns, membership, messages
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 TICK_S = 1.0
+_woken = asyncio.Event()
+
+
+def wake() -> None:
+    """A request committed work for the timers (a build's next chunks, a launch): this instance
+    starts on it now instead of at its next tick."""
+    _woken.set()
 
 
 async def run(runtime: Any, settings: CampaignSettings, stop: asyncio.Event) -> None:
@@ -30,17 +37,26 @@ async def run(runtime: Any, settings: CampaignSettings, stop: asyncio.Event) -> 
                 await sweep_time_windows(runtime)
         except Exception as exc:  # database away: try again on the next tick
             log.warning("scheduler.error", error=repr(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), TICK_S)
+        await _pause(stop)
+
+
+async def _pause(stop: asyncio.Event) -> None:
+    """A tick, or less when stopped or woken."""
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(_woken.wait())]
+    await asyncio.wait(waits, timeout=TICK_S, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in waits:
+        waiting.cancel()
+    _woken.clear()
 
 
 async def tick(runtime: Any, settings: CampaignSettings) -> None:
     async with runtime.db.acquire() as conn:
+        built = await builds.continue_builds(conn, settings.campaigns_build_chunk)
         due = await campaigns.launch_due(conn)
         launched = await campaigns.materialise_launches(conn, settings.campaigns_launch_chunk)
         expired = await messages.expire_claims(conn, settings.campaigns_claim_timeout)
-    if due or launched or expired:
-        log.info("scheduler.tick", due=due, launched=launched, unknown=expired)
+    if built or due or launched or expired:
+        log.info("scheduler.tick", built=built, due=due, launched=launched, unknown=expired)
 
 
 async def sweep_time_windows(runtime: Any) -> int:

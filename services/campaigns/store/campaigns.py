@@ -127,13 +127,16 @@ async def launch_due(conn: asyncpg.Connection) -> int:
 
 async def materialise_launches(conn: asyncpg.Connection, chunk: int) -> int:
     """Every launching campaign's recipients, `chunk` segment members a transaction (several
-    instances share the campaigns); returns how many campaigns finished launching."""
+    instances share the campaigns); returns how many campaigns finished launching. A campaign
+    whose segment is being built waits for the build (`builds`)."""
     finished = 0
     while True:
         async with conn.transaction():
             row = await conn.fetchrow(
-                "SELECT * FROM campaigns WHERE status = 'launching'"
-                " ORDER BY launched_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+                "SELECT * FROM campaigns c WHERE status = 'launching' AND NOT EXISTS"
+                " (SELECT 1 FROM segments s WHERE s.id = c.segment_id"
+                " AND s.building_since IS NOT NULL)"
+                " ORDER BY launched_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED"
             )
             if row is None:
                 return finished

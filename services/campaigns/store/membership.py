@@ -30,14 +30,18 @@ async def matching_ids(
     rule: dict[str, Any],
     now: datetime,
     among: list[uuid.UUID] | None = None,
+    span: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> list[uuid.UUID]:
-    """The live customers an inlined rule selects (of `among`, when given), by one SQL
-    predicate."""
+    """The live customers an inlined rule selects (of `among`, when given; with ids above
+    `span`'s first and up to its second, when given), by one SQL predicate."""
     params = Params(first=2)
     predicate = compile_rule(rule, params, "t.now")
     sql = f"SELECT a.customer_id FROM audience a, {_AT} WHERE a.live AND {predicate}"
     if among is not None:
         sql += f" AND a.customer_id = ANY({params.add(among)}::uuid[])"
+    if span is not None:
+        after, upto = span
+        sql += f" AND a.customer_id > {params.add(after)} AND a.customer_id <= {params.add(upto)}"
     rows = await conn.fetch(sql, now, *params.values)
     return [r[0] for r in rows]
 
@@ -49,24 +53,14 @@ async def count_matching(conn: asyncpg.Connection, rule: dict[str, Any], now: da
     return await conn.fetchval(sql, now, *params.values)
 
 
-async def rebuild(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, int]:
-    """Recompute a segment in SQL and apply the difference (call inside a transaction)."""
-    await audience.lock_for_build(conn)
-    rules = await all_rules(conn)
-    rule = inline(rules[str(segment_id)], rules)
-    now = datetime.now(UTC)
-    should = set(await matching_ids(conn, rule, now))
-    rows = await conn.fetch(
-        "SELECT customer_id FROM segment_members WHERE segment_id = $1", segment_id
-    )
-    entered, left = await _apply_difference(conn, segment_id, should, {r[0] for r in rows}, now)
+async def start_build(conn: asyncpg.Connection, segment_id: uuid.UUID) -> None:
+    """Build the segment in full again, from its first customer (`builds.build_chunk` does it a
+    chunk at a time): on create, when its rule changes, and when it was never built."""
     await conn.execute(
-        "UPDATE segments SET member_count = $2, built_at = $3 WHERE id = $1",
+        "UPDATE segments SET building_since = $2, build_cursor = NULL WHERE id = $1",
         segment_id,
-        len(should),
-        now,
+        datetime.now(UTC),
     )
-    return {"entered": entered, "left": left, "members": len(should)}
 
 
 # Customers with an event of a window's name that left the window between two times.
@@ -88,10 +82,15 @@ async def sweep(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, in
     await audience.lock_for_build(conn)
     rules = await all_rules(conn)
     rule = inline(rules[str(segment_id)], rules)
-    since = await conn.fetchval("SELECT built_at FROM segments WHERE id = $1", segment_id)
+    since, building = await conn.fetchrow(
+        "SELECT built_at, building_since FROM segments WHERE id = $1", segment_id
+    )
     spans = sorted(windows(rule))
+    if building is not None:  # it ends with every customer as of its start, or later
+        return {"entered": 0, "left": 0, "evaluated": 0}
     if since is None or not spans:
-        return await rebuild(conn, segment_id)
+        await start_build(conn, segment_id)
+        return {"entered": 0, "left": 0, "evaluated": 0}
     now = datetime.now(UTC)
     names, days = zip(*spans, strict=True)
     rows = await conn.fetch(_LEFT_A_WINDOW, list(names), list(days), since, now)
@@ -103,12 +102,12 @@ async def sweep(conn: asyncpg.Connection, segment_id: uuid.UUID) -> dict[str, in
         segment_id,
         candidates,
     )
-    entered, left = await _apply_difference(conn, segment_id, should, {r[0] for r in rows}, now)
+    entered, left = await apply_difference(conn, segment_id, should, {r[0] for r in rows}, now)
     await conn.execute("UPDATE segments SET built_at = $2 WHERE id = $1", segment_id, now)
     return {"entered": entered, "left": left, "evaluated": len(candidates)}
 
 
-async def _apply_difference(
+async def apply_difference(
     conn: asyncpg.Connection,
     segment_id: uuid.UUID,
     should: set[uuid.UUID],

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.campaigns.rules.parse import RuleError, find_cycle, inline, segment_refs, validate
-from services.campaigns.store import membership
+from services.campaigns.store import audience, builds, membership
 from shared.errors import conflict, invalid, not_found
 from shared.ids import uuid7
 
@@ -20,6 +20,7 @@ def public(row: Any) -> dict[str, Any]:
         "name": row["name"],
         "rule": row["rule"],
         "member_count": row["member_count"],
+        "status": "building" if row["building_since"] else "built",
         "built_at": row["built_at"].isoformat() if row["built_at"] else None,
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
@@ -37,7 +38,9 @@ def checked_rule(rule: Any, rules: dict[str, Any], path: str = "rule") -> None:
             raise invalid(ref_path, f"segment {ref} does not exist")
 
 
-async def create(conn: asyncpg.Connection, name: str, rule: Any) -> dict[str, Any]:
+async def create(conn: asyncpg.Connection, name: str, rule: Any, chunk: int) -> dict[str, Any]:
+    """The segment, with the first `chunk` customers of its build done (all of them in a
+    deployment with fewer): the scheduler does the rest (`builds`)."""
     async with conn.transaction():
         rules = await membership.all_rules(conn)
         checked_rule(rule, rules)
@@ -45,14 +48,19 @@ async def create(conn: asyncpg.Connection, name: str, rule: Any) -> dict[str, An
         await conn.execute(
             "INSERT INTO segments (id, name, rule) VALUES ($1, $2, $3)", segment_id, name, rule
         )
-        await membership.rebuild(conn, segment_id)
+        await membership.start_build(conn, segment_id)
+        await builds.build_chunk(conn, segment_id, chunk)
         return public(await fetch(conn, segment_id))
 
 
 async def update(
-    conn: asyncpg.Connection, segment_id: uuid.UUID, name: str | None, rule: Any
+    conn: asyncpg.Connection, segment_id: uuid.UUID, name: str | None, rule: Any, chunk: int
 ) -> dict[str, Any]:
+    """A new rule builds the segment again, and every segment that references it: the first
+    `chunk` customers of each in the request, as on create."""
     async with conn.transaction():
+        if rule is not None:  # before any segment's row, as event handlers take them
+            await audience.lock_for_build(conn)
         row = await fetch(conn, segment_id, lock=True)
         if rule is not None:
             rules = await membership.all_rules(conn)
@@ -69,8 +77,9 @@ async def update(
             rule,
         )
         if rule is not None and rule != row["rule"]:
-            for affected in await _dependents(conn, segment_id):
-                await membership.rebuild(conn, affected)
+            for dependent in await _dependents(conn, segment_id):
+                await membership.start_build(conn, dependent)
+                await builds.build_chunk(conn, dependent, chunk)
         return public(await fetch(conn, segment_id))
 
 

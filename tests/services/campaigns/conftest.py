@@ -22,6 +22,7 @@ from tests.support.events import eventually
 from tests.support.infra import Infra
 
 SEND_RATE, SMTP_CONNECTIONS, LAUNCH_CHUNK = 10, 3, 4
+BUILD_CHUNK = 25  # the session's audience is hundreds: most segments build past the request
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ async def campaigns(infra: Infra, smtp_sink: Sink, contacts: str) -> str:
         ECRM_CAMPAIGNS_SEND_RATE=str(SEND_RATE),
         ECRM_CAMPAIGNS_SMTP_CONNECTIONS=str(SMTP_CONNECTIONS),
         ECRM_CAMPAIGNS_LAUNCH_CHUNK=str(LAUNCH_CHUNK),
+        ECRM_CAMPAIGNS_BUILD_CHUNK=str(BUILD_CHUNK),
         ECRM_CAMPAIGNS_SWEEP_INTERVAL="2",
         ECRM_CAMPAIGNS_SMTP_TIMEOUT="5",
         ECRM_CAMPAIGNS_CLAIM_TIMEOUT="8",
@@ -119,11 +121,25 @@ async def new_customer(
 async def new_segment(
     http: httpx.AsyncClient, campaigns: str, auth: dict[str, str], rule: dict[str, Any]
 ) -> dict[str, Any]:
+    """A new segment once its full build has ended."""
     response = await http.post(
         f"{campaigns}/api/v1/segments", json={"name": "s", "rule": rule}, headers=auth
     )
     assert response.status_code == 201, response.text
-    return response.json()
+    return await built(http, campaigns, auth, response.json()["id"])
+
+
+async def built(
+    http: httpx.AsyncClient, campaigns: str, auth: dict[str, str], segment_id: str
+) -> dict[str, Any]:
+    """The segment once no build of it is running."""
+
+    async def done() -> dict[str, Any] | None:
+        response = await http.get(f"{campaigns}/api/v1/segments/{segment_id}", headers=auth)
+        assert response.status_code == 200, response.text
+        return response.json() if response.json()["status"] == "built" else None
+
+    return await eventually(done, timeout=30)
 
 
 async def members(

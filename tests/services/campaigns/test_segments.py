@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.services.campaigns.conftest import members, new_customer, new_segment, projected
+from tests.services.campaigns.conftest import (
+    built,
+    members,
+    new_customer,
+    new_segment,
+    projected,
+)
 from tests.support.events import eventually, wait_for_events
 
 INVALID = [
@@ -68,7 +74,9 @@ async def test_segment_references_and_cycles(contacts, campaigns, http, auth, ta
         json={"rule": {"tag": f"{tag}-other"}},
         headers=auth,
     )
-    assert changed.status_code == 200 and changed.json()["member_count"] == 0
+    assert changed.status_code == 200, changed.text
+    assert (await built(http, campaigns, auth, base["id"]))["member_count"] == 0
+    assert (await built(http, campaigns, auth, outer["id"]))["member_count"] == 0
     assert await members(http, campaigns, auth, outer["id"]) == set()
 
 
@@ -114,3 +122,19 @@ async def test_membership_follows_events_in_real_time(infra, contacts, campaigns
     assert left[0][0].key.decode() == cid
     assert await members(http, campaigns, auth, segment["id"]) == set()
     await projected(http, campaigns, auth, {"tag": tag}, 1)
+
+
+async def test_a_segment_past_a_chunk_of_customers_is_built_in_the_background(
+    contacts, campaigns, http, auth, tag
+):
+    people = [(await new_customer(http, contacts, auth, tags=[tag]))["id"] for _ in range(30)]
+    await projected(http, campaigns, auth, {"tag": tag}, len(people))
+    response = await http.post(
+        f"{campaigns}/api/v1/segments", json={"name": "big", "rule": {"tag": tag}}, headers=auth
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["status"] == "building" and created["built_at"] is None  # 30 > BUILD_CHUNK
+    segment = await built(http, campaigns, auth, created["id"])
+    assert segment["member_count"] == len(people) and segment["built_at"] is not None
+    assert await members(http, campaigns, auth, segment["id"]) == set(people)

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from services.campaigns.rules.parse import inline
-from services.campaigns.store import membership
+from services.campaigns.store import builds, membership
 from shared.db import create_pool, ensure_database, migrate
 from tests.services.campaigns.test_track_batches import MIGRATIONS
 
@@ -53,8 +53,8 @@ async def test_a_sweep_after_a_day_leaves_each_segment_as_a_full_build_would(inf
                     str(segment),
                     rule,
                 )
-                async with conn.transaction():
-                    await membership.rebuild(conn, segment)
+                await membership.start_build(conn, segment)
+            await builds.continue_builds(conn, chunk=64)  # five chunks each
             await conn.execute("UPDATE audience_events SET at = at - interval '1 day'")
             await conn.execute("UPDATE segments SET built_at = built_at - interval '1 day'")
             swept = []
