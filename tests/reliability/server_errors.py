@@ -11,7 +11,9 @@ from pathlib import Path
 
 def unhandled(logs: Path) -> dict[str, dict[str, int]]:
     """Per service, its `http.unhandled` entries and uvicorn's "Exception in ASGI application"
-    tracebacks, counted by the exception they ended with."""
+    tracebacks, counted by the exception they ended with. Starlette raises each exception its
+    500 handler answered again for the server to log, so a traceback of the exception an entry
+    just logged is that entry's request, counted once."""
     found: dict[str, dict[str, int]] = {}
     for log in sorted(logs.glob("*.log")):
         counts = _in(log.read_text(errors="replace").splitlines())
@@ -25,11 +27,20 @@ _NEXT_RECORD = ("INFO:", "ERROR:", "WARNING:", "DEBUG:", "CRITICAL:", "{", "--- 
 
 def _in(lines: list[str]) -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
+    logged: collections.Counter[str] = collections.Counter()  # by their exception's last line
     for at, line in enumerate(lines):
         if '"http.unhandled"' in line:
-            counts[_exception_of(line)] += 1
+            path, raised = _exception_of(line)
+            counts[f"{path}: {raised}"] += 1
+            logged[raised] += 1
         elif "Exception in ASGI application" in line:
-            counts[_raised(lines[at + 1 :])] += 1
+            raised = _raised(lines[at + 1 :])
+            if logged[
+                raised
+            ]:  # Starlette raises again what its 500 handler logged: the same request
+                logged[raised] -= 1
+            else:
+                counts[raised] += 1
     return counts
 
 
@@ -45,10 +56,11 @@ def _raised(after: list[str]) -> str:
     return raised
 
 
-def _exception_of(line: str) -> str:
+def _exception_of(line: str) -> tuple[str, str]:
+    """The path of an `http.unhandled` entry and the last line of its exception."""
     try:
         entry = json.loads(line)
     except ValueError:
-        return "http.unhandled"
+        return "?", "http.unhandled"
     trace = str(entry.get("exception", "")).strip().splitlines()
-    return f"{entry.get('path', '?')}: {trace[-1] if trace else 'http.unhandled'}"
+    return entry.get("path", "?"), trace[-1] if trace else "http.unhandled"

@@ -33,3 +33,15 @@ def test_unhandled_requests_are_counted_by_the_exception_they_ended_with(tmp_pat
     assert unhandled(logs) == {
         "interactions": {"RuntimeError: boom": 1, "/v1/track: ValueError: bad": 2}
     }
+
+
+def test_the_traceback_starlette_raises_again_after_a_500_is_the_same_request(tmp_path: Path):
+    trace = "Traceback (most recent call last):\n  File ...\nValueError: bad"
+    entry = {"event": "http.unhandled", "path": "/v1/batch", "exception": trace}
+    again = "ERROR:    Exception in ASGI application\n" + trace + "\n"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "interactions.log").write_text(f"{json.dumps(entry)}\n{again}{again}")
+    assert unhandled(logs) == {
+        "interactions": {"/v1/batch: ValueError: bad": 1, "ValueError: bad": 1}
+    }
