@@ -17,7 +17,8 @@ def configure_logging(service: str, level: str = "info") -> None:
     _configured = True
     numeric = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(stream=sys.stdout, level=numeric, format="%(message)s")
-    for noisy in ("aiokafka", "faststream", "uvicorn.access"):
+    # httpx logs every request at INFO: the ops collector's scrapes, a dozen lines a second
+    for noisy in ("aiokafka", "faststream", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[

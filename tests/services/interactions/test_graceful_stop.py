@@ -45,6 +45,7 @@ async def test_sigterm_answers_in_flight_requests_and_keeps_them(infra, interact
             except httpx.TransportError:
                 return None  # refused before it was accepted: a client retries it
 
+        assert await send(24) == 200  # a fresh process's first requests are slow to start
         calls = [asyncio.create_task(send(n)) for n in range(24)]
         await asyncio.sleep(0.05)  # some requests are now being processed
         os.kill(pid, signal.SIGTERM)
