@@ -109,8 +109,8 @@ async def busy_parts(settings: Settings, services: list[str]) -> dict[str, Any]:
         busy["campaigns mail pending"] = due
     if "campaigns" in services and (sent := await launching(settings)) != 0:
         busy["campaigns launching"] = sent
-    if "campaigns" in services and (built := await building(settings)) != 0:
-        busy["campaigns segments building"] = built
+    if "campaigns" in services and (unbuilt := await building(settings)) != 0:
+        busy["campaigns segments building"] = unbuilt
     if "interactions" in services and (due := await pending_metrics(settings)) != 0:
         busy["interactions metrics pending"] = due
     return busy
