@@ -14,6 +14,7 @@ from typing import Any
 from services.campaigns.config import CampaignSettings
 from services.campaigns.rules.parse import inline, is_time_based
 from services.campaigns.store import builds, campaigns, membership, messages
+from shared.db import UNAVAILABLE
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -65,6 +66,11 @@ async def sweep_time_windows(runtime: Any) -> int:
         rules = await membership.all_rules(conn)
         due = [sid for sid, rule in rules.items() if is_time_based(inline(rule, rules))]
         for sid in due:
-            async with conn.transaction():
-                await membership.sweep(conn, uuid.UUID(sid))
+            try:
+                async with conn.transaction():
+                    await membership.sweep(conn, uuid.UUID(sid))
+            except UNAVAILABLE:
+                raise
+            except Exception as exc:  # this segment's sweep: the others' go on
+                log.warning("segment.sweep_failed", segment_id=sid, error=repr(exc))
     return len(due)

@@ -22,6 +22,10 @@ import asyncpg
 from services.campaigns.rules.parse import inline
 from services.campaigns.store import audience
 from services.campaigns.store.membership import all_rules, apply_difference, matching_ids
+from shared.db import UNAVAILABLE
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 # A chunk's span of customer ids: above the build's cursor, up to the chunk's last customer. The
 # first starts above the nil id and the last ends at the greatest, neither of which a customer
@@ -74,11 +78,21 @@ async def build_chunk(conn: asyncpg.Connection, segment_id: uuid.UUID, chunk: in
 
 
 async def continue_builds(conn: asyncpg.Connection, chunk: int) -> int:
-    """Every running build to its end, a chunk a transaction, oldest first; how many ended."""
-    finished = 0
+    """Every running build to its end, a chunk a transaction, oldest first; how many ended. A
+    build whose chunk fails is logged and left for the next call, so it holds up no other build
+    (nor the launches waiting on them)."""
+    finished, failed = 0, []
     while segment_id := await conn.fetchval(
-        "SELECT id FROM segments WHERE building_since IS NOT NULL ORDER BY building_since LIMIT 1"
+        "SELECT id FROM segments WHERE building_since IS NOT NULL AND id <> ALL($1::uuid[])"
+        " ORDER BY building_since LIMIT 1",
+        failed,
     ):
-        async with conn.transaction():
-            finished += await build_chunk(conn, segment_id, chunk)
+        try:
+            async with conn.transaction():
+                finished += await build_chunk(conn, segment_id, chunk)
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:
+            log.warning("segment.build_failed", segment_id=str(segment_id), error=repr(exc))
+            failed.append(segment_id)
     return finished

@@ -64,6 +64,33 @@ async def test_a_build_in_chunks_with_events_between_them_ends_exact(infra):
         await pool.close()
 
 
+async def test_a_build_that_fails_holds_up_no_other(infra):
+    await ensure_database(infra.server_dsn, "ecrm_campaigns_build_fails")
+    pool = await create_pool(infra.dsn("campaigns_build_fails"), 1)
+    people = sorted(uuid.uuid4() for _ in range(CHUNK + 3))
+    broken, fine, campaign = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    try:
+        await migrate(pool, MIGRATIONS)
+        async with pool.acquire() as conn:
+            await _audience(conn, people, set(people))
+            for segment, rule in ((broken, {"colour": "red"}), (fine, {"tag": "vip"})):
+                await conn.execute(
+                    "INSERT INTO segments (id, name, rule) VALUES ($1, 's', $2)", segment, rule
+                )  # the broken rule as no API would take it: its build raises
+                await membership.start_build(conn, segment)
+            await _launching_campaign(conn, campaign, fine)
+
+            assert await builds.continue_builds(conn, CHUNK) == 1
+            assert await campaigns.materialise_launches(conn, 100) == 1
+            assert await _members(conn, fine) == set(people)
+            status = await conn.fetchval(
+                "SELECT building_since IS NOT NULL FROM segments WHERE id = $1", broken
+            )
+            assert status  # still building: tried again at the next tick
+    finally:
+        await pool.close()
+
+
 async def _audience(conn, people: list[uuid.UUID], vip: set[uuid.UUID]) -> None:  # type: ignore[no-untyped-def]
     await conn.executemany(
         "INSERT INTO audience (customer_id, known, live, tags) VALUES ($1, true, true, $2)",

@@ -7,8 +7,10 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from services.campaigns.rules.parse import inline
+from services.campaigns.sending import scheduler
 from services.campaigns.store import builds, membership
 from shared.db import create_pool, ensure_database, migrate
 from tests.services.campaigns.test_track_batches import MIGRATIONS
@@ -82,3 +84,41 @@ async def _members(conn, segment: uuid.UUID) -> set[uuid.UUID]:  # type: ignore[
         "SELECT customer_id FROM segment_members WHERE segment_id = $1", segment
     )
     return {r[0] for r in rows}
+
+
+async def test_a_sweep_that_fails_holds_up_no_other(infra):
+    await ensure_database(infra.server_dsn, "ecrm_campaigns_sweep_fails")
+    pool = await create_pool(infra.dsn("campaigns_sweep_fails"), 1)
+    customer, broken, fine = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    rules = {  # a window no API would take: the sweep's times fall out of PostgreSQL's range
+        broken: {"event": "Viewed", "within_days": 10**8},
+        fine: {"event": "Viewed", "within_days": 3},
+    }
+    try:
+        await migrate(pool, MIGRATIONS)
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO audience (customer_id, known, live) VALUES ($1, true, true)", customer
+            )
+            await conn.execute(
+                "INSERT INTO audience_events (source_id, customer_id, name, at)"
+                " VALUES ('e1', $1, 'Viewed', now() - interval '4 days')",
+                customer,
+            )
+            for segment in rules:  # the broken one first (read back in this order)
+                await conn.execute(
+                    "INSERT INTO segments (id, name, rule, built_at, member_count)"
+                    " VALUES ($1, 's', $2, now() - interval '2 days', 1)",
+                    segment,
+                    rules[segment],
+                )
+            await conn.execute(
+                "INSERT INTO segment_members (segment_id, customer_id) SELECT $1, $2",
+                fine,
+                customer,
+            )  # left over from a build 2 days ago, when the event was in the window
+        assert await scheduler.sweep_time_windows(SimpleNamespace(db=pool)) == 2
+        async with pool.acquire() as conn:
+            assert await _members(conn, fine) == set()  # swept after the broken one failed
+    finally:
+        await pool.close()
