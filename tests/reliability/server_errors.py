@@ -27,7 +27,7 @@ _NEXT_RECORD = ("INFO:", "ERROR:", "WARNING:", "DEBUG:", "CRITICAL:", "{", "--- 
 
 def _in(lines: list[str]) -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
-    logged: collections.Counter[str] = collections.Counter()  # by their exception's last line
+    logged: collections.Counter[str] = collections.Counter()  # by the exception they ended with
     for at, line in enumerate(lines):
         if '"http.unhandled"' in line:
             path, raised = _exception_of(line)
@@ -35,32 +35,42 @@ def _in(lines: list[str]) -> collections.Counter[str]:
             logged[raised] += 1
         elif "Exception in ASGI application" in line:
             raised = _raised(lines[at + 1 :])
-            if logged[
-                raised
-            ]:  # Starlette raises again what its 500 handler logged: the same request
+            if logged[raised]:  # what Starlette's 500 handler logged, raised again: one request
                 logged[raised] -= 1
             else:
                 counts[raised] += 1
     return counts
 
 
+_CHAINED = ("During handling", "The above")
+
+
 def _raised(after: list[str]) -> str:
-    """The exception a traceback printed after a log line ended with (its last unindented
-    line: the last of a chain)."""
+    """The exception a traceback printed after a log line ended with: the first line of the
+    last exception of its chain. The traceback ends at the first line after an exception that
+    does not chain another on: a library's log line with a traceback of its own may follow
+    without a prefix (asyncpg's "Failed to restore the pool connection floor")."""
     raised = "uvicorn: Exception in ASGI application"
+    ended = False  # an exception was printed: only a chained one continues the traceback
     for line in after:
         if line.startswith(_NEXT_RECORD):
             break
-        if line and not line.startswith((" ", "Traceback", "During handling", "The above")):
-            raised = line.strip()
+        if not line.strip():
+            continue
+        if line.startswith(_CHAINED):
+            ended = False
+        elif ended:
+            break
+        elif not line.startswith((" ", "Traceback")):
+            raised, ended = line.strip(), True
     return raised
 
 
 def _exception_of(line: str) -> tuple[str, str]:
-    """The path of an `http.unhandled` entry and the last line of its exception."""
+    """The path of an `http.unhandled` entry and the exception it ended with."""
     try:
         entry = json.loads(line)
     except ValueError:
         return "?", "http.unhandled"
     trace = str(entry.get("exception", "")).strip().splitlines()
-    return entry.get("path", "?"), trace[-1] if trace else "http.unhandled"
+    return entry.get("path", "?"), _raised(trace) if trace else "http.unhandled"

@@ -45,3 +45,18 @@ def test_the_traceback_starlette_raises_again_after_a_500_is_the_same_request(tm
     assert unhandled(logs) == {
         "interactions": {"/v1/batch: ValueError: bad": 1, "ValueError: bad": 1}
     }
+
+
+def test_a_library_traceback_after_the_servers_is_not_taken_for_its_end(tmp_path: Path):
+    trace = "Traceback (most recent call last):\n  File ...\nInternalClientError: state 15"
+    entry = {"event": "http.unhandled", "path": "/v1/batch", "exception": trace}
+    pool_log = (
+        "Failed to restore the pool connection floor; retrying\n"
+        "Traceback (most recent call last):\n  File ...\n"
+        "CannotConnectNowError: the database system is shutting down\n"
+    )
+    again = f"ERROR:    Exception in ASGI application\n{trace}\n{pool_log}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "interactions.log").write_text(f"{json.dumps(entry)}\n{again}")
+    assert unhandled(logs) == {"interactions": {"/v1/batch: InternalClientError: state 15": 1}}
