@@ -52,10 +52,11 @@ async def _pause(stop: asyncio.Event) -> None:
 
 async def tick(runtime: Any, settings: CampaignSettings) -> None:
     async with runtime.db.acquire() as conn:
-        built = await builds.continue_builds(conn, settings.campaigns_build_chunk)
         due = await campaigns.launch_due(conn)
         launched = await campaigns.materialise_launches(conn, settings.campaigns_launch_chunk)
         expired = await messages.expire_claims(conn, settings.campaigns_claim_timeout)
+        # last: a large build takes seconds, and no other campaign's launch waits for it
+        built = await builds.continue_builds(conn, settings.campaigns_build_chunk)
     if built or due or launched or expired:
         log.info("scheduler.tick", built=built, due=due, launched=launched, unknown=expired)
 
