@@ -20,10 +20,10 @@ from services.campaigns.config import CampaignSettings, public_base
 from services.campaigns.rules.evaluate import matches
 from services.campaigns.rules.parse import event_depths, inline
 from services.campaigns.sending import mail
-from services.campaigns.sending.smtp import Outcome, SmtpRelay
 from services.campaigns.store import audience, membership, messages, privacy
 from shared.logging import get_logger
 from shared.privacy import email_hash, erased_among, is_erased
+from shared.smtp import Outcome, SmtpRelay
 
 log = get_logger(__name__)
 _STATUS = {Outcome.SENT: "sent", Outcome.BOUNCE: "bounced"}

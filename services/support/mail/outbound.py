@@ -3,7 +3,8 @@
 Each mail is locked (SKIP LOCKED, so replicas share work), sent, and marked in a transaction of
 its own. A crash between the relay's 250 and the commit re-sends that one mail with the same
 Message-ID; nothing is lost. (A batch of 20 in one transaction re-sent every mail of the batch
-sent so far.) Failures back off exponentially, then the row is `failed`.
+sent so far.) Failures back off exponentially, then the row is `failed`. The mails go over one
+kept connection to the relay (`shared.smtp`), not a connection each.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import contextlib
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
-from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
 import asyncpg
 
 from services.support.config import SupportSettings
 from services.support.store import outgoing
 from shared.logging import get_logger
+from shared.smtp import Outcome, Result, SmtpRelay
 
 log = get_logger(__name__)
 BATCH = 20
@@ -43,26 +43,11 @@ def compose(mail: outgoing.Outgoing, settings: SupportSettings) -> EmailMessage:
     return message
 
 
-def relay_options(url: str, timeout: float) -> dict:
-    parts = urlsplit(url)
-    options: dict = {
-        "hostname": parts.hostname or "127.0.0.1",
-        "port": parts.port or (465 if parts.scheme == "smtps" else 25),
-        "timeout": timeout,
-        "use_tls": parts.scheme == "smtps",
-        "start_tls": parts.scheme == "smtp+starttls",
-    }
-    if parts.username:
-        options["username"] = unquote(parts.username)
-        options["password"] = unquote(parts.password or "")
-    return options
-
-
 def backoff_seconds(attempts: int) -> float:
     return float(min(2**attempts, 600))
 
 
-async def send_due(pool: asyncpg.Pool, relay_url: str, settings: SupportSettings) -> int:
+async def send_due(pool: asyncpg.Pool, relay: SmtpRelay, settings: SupportSettings) -> int:
     """Deliver up to a batch of due mail, each locked, sent and marked in its own transaction;
     the number sent."""
     sent = 0
@@ -71,33 +56,34 @@ async def send_due(pool: asyncpg.Pool, relay_url: str, settings: SupportSettings
             due = await outgoing.claim_due(conn, 1)
             if not due:
                 break
-            sent += await _deliver(conn, due[0], relay_url, settings)
+            sent += await _deliver(conn, due[0], relay, settings)
     return sent
 
 
 async def _deliver(
-    conn: asyncpg.Connection, mail: outgoing.Outgoing, relay_url: str, settings: SupportSettings
+    conn: asyncpg.Connection, mail: outgoing.Outgoing, relay: SmtpRelay, settings: SupportSettings
 ) -> int:
-    """One mail to the relay, and its outcome: 1 when it was sent."""
+    """One mail to the relay, and its outcome: 1 when it was sent. Whatever went wrong, the mail
+    is tried again after a backoff (a mail the connection broke under may have arrived: the
+    same Message-ID lets mail clients show it once)."""
     try:
-        await aiosmtplib.send(
-            compose(mail, settings), **relay_options(relay_url, settings.smtp_timeout_seconds)
-        )
-    except Exception as exc:
-        give_up = mail.attempts + 1 >= settings.sender_max_attempts
-        await outgoing.mark_failed(
-            conn, mail.id, repr(exc), backoff_seconds(mail.attempts), give_up
-        )
-        log.warning(
-            "mail.send_failed",
-            mail=str(mail.id),
-            error=repr(exc),
-            attempts=mail.attempts + 1,
-            gave_up=give_up,
-        )
-        return 0
-    await outgoing.mark_sent(conn, mail.id)
-    return 1
+        result = await relay.deliver(compose(mail, settings))
+    except ValueError as exc:  # a header the email package refuses to write
+        result = Result(Outcome.FAIL, f"cannot be written: {exc}")
+    if result.outcome is Outcome.SENT:
+        await outgoing.mark_sent(conn, mail.id)
+        return 1
+    give_up = mail.attempts + 1 >= settings.sender_max_attempts
+    error = f"{result.outcome.value}: {result.detail}"
+    await outgoing.mark_failed(conn, mail.id, error, backoff_seconds(mail.attempts), give_up)
+    log.warning(
+        "mail.send_failed",
+        mail=str(mail.id),
+        error=error,
+        attempts=mail.attempts + 1,
+        gave_up=give_up,
+    )
+    return 0
 
 
 async def run_sender(
@@ -106,12 +92,16 @@ async def run_sender(
     settings: SupportSettings,
     stop: asyncio.Event,
 ) -> None:
-    while not stop.is_set():
-        sent = 0
-        try:
-            sent = await send_due(pool(), relay_url, settings)
-        except Exception as exc:  # database away: try again on the next tick
-            log.warning("mail.sender_error", error=repr(exc))
-        if sent < BATCH:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.sender_tick_seconds)
+    relay = SmtpRelay(relay_url, settings.smtp_timeout_seconds)
+    try:
+        while not stop.is_set():
+            sent = 0
+            try:
+                sent = await send_due(pool(), relay, settings)
+            except Exception as exc:  # database away: try again on the next tick
+                log.warning("mail.sender_error", error=repr(exc))
+            if sent < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settings.sender_tick_seconds)
+    finally:
+        await relay.close()

@@ -24,6 +24,7 @@ class Sink:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.peers: list[tuple[str, int]] = []  # the connection each message came over
         self.held: dict[str, threading.Event] = {}
 
     async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
@@ -31,10 +32,16 @@ class Sink:
             if address in self.held:
                 await asyncio.get_running_loop().run_in_executor(None, self.held[address].wait, 30)
         self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
+        self.peers.append(session.peer)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address in str(m["To"])]
+
+    def peers_of(self, address: str) -> list[tuple[str, int]]:
+        return [
+            p for m, p in zip(self.messages, self.peers, strict=True) if address in str(m["To"])
+        ]
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,17 @@ async def test_a_reply_is_marked_sent_before_the_next_goes_to_the_relay(
 
 async def _status_is(infra, body: str, status: str) -> bool:  # type: ignore[no-untyped-def]
     return await _status(infra, body) == status
+
+
+async def test_replies_go_to_the_relay_over_one_kept_connection(
+    support, inbound_port, http, auth, mail_sink
+):
+    tag = uuid.uuid4().hex[:8]
+    first, second = (f"{n}-{tag}@example.com" for n in ("keep1", "keep2"))
+    tickets = {a: await _ticket_of(support, inbound_port, http, auth, a) for a in (first, second)}
+    await _reply(http, support, auth, tickets[first], f"one {tag}")
+    await eventually(lambda: mail_sink.to(first), timeout=20)
+    await _reply(http, support, auth, tickets[second], f"two {tag}")  # a later pass of the sender
+    await eventually(lambda: mail_sink.to(second), timeout=20)
+    connections = {*mail_sink.peers_of(first), *mail_sink.peers_of(second)}
+    assert len(connections) == 1, connections  # one kept connection, not one a mail

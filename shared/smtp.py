@@ -1,4 +1,5 @@
-"""Delivering one mail through the SMTP relay, and classifying what happened.
+"""Delivering mail through one kept connection to the SMTP relay (each of campaigns' sender
+lanes has one, support's sender one), and classifying what happened.
 
 `SENT`: the relay accepted it. `RETRY`: refused temporarily, or never handed over (nothing was
 sent). `BOUNCE`: the recipient was refused permanently (5xx on RCPT or DATA). `FAIL`: refused
