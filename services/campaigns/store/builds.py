@@ -21,7 +21,12 @@ import asyncpg
 
 from services.campaigns.rules.parse import inline
 from services.campaigns.store import audience
-from services.campaigns.store.membership import all_rules, apply_difference, matching_ids
+from services.campaigns.store.membership import (
+    all_rules,
+    apply_difference,
+    matching_ids,
+    start_build,
+)
 from shared.db import UNAVAILABLE
 from shared.logging import get_logger
 
@@ -39,6 +44,12 @@ UPDATE segments SET built_at = building_since, building_since = NULL, build_curs
 WHERE id = $1
 """  # built as of the build's start: every customer was evaluated then or later, so a sweep
 # from that time finds each event that left a window since; and counted afresh
+
+
+async def begin(conn: asyncpg.Connection, segment_id: uuid.UUID, chunk: int) -> None:
+    """Build the segment in full again, its first chunk now (call inside a transaction)."""
+    await start_build(conn, segment_id)
+    await build_chunk(conn, segment_id, chunk)
 
 
 async def build_chunk(conn: asyncpg.Connection, segment_id: uuid.UUID, chunk: int) -> bool:

@@ -48,8 +48,7 @@ async def create(conn: asyncpg.Connection, name: str, rule: Any, chunk: int) -> 
         await conn.execute(
             "INSERT INTO segments (id, name, rule) VALUES ($1, $2, $3)", segment_id, name, rule
         )
-        await membership.start_build(conn, segment_id)
-        await builds.build_chunk(conn, segment_id, chunk)
+        await builds.begin(conn, segment_id, chunk)
         return public(await fetch(conn, segment_id))
 
 
@@ -78,8 +77,7 @@ async def update(
         )
         if rule is not None and rule != row["rule"]:
             for dependent in await _dependents(conn, segment_id):
-                await membership.start_build(conn, dependent)
-                await builds.build_chunk(conn, dependent, chunk)
+                await builds.begin(conn, dependent, chunk)
         return public(await fetch(conn, segment_id))
 
 
