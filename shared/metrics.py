@@ -16,6 +16,14 @@ HTTP_LATENCY = Histogram(
 RELAY_PUBLISHED = Counter("ecrm_outbox_published_total", "outbox rows published", ["service"])
 RELAY_ERRORS = Counter("ecrm_outbox_relay_errors_total", "relay publish failures", ["service"])
 OUTBOX_BACKLOG = Gauge("ecrm_outbox_backlog", "unpublished outbox rows", ["service"])
+WORK_QUEUE = Gauge(
+    "ecrm_work_queue", "rows waiting in one of a service's own work queues", ["service", "queue"]
+)
+WORK_QUEUE_OLDEST = Gauge(
+    "ecrm_work_queue_oldest_seconds",
+    "how long the oldest ready row of a work queue has waited",
+    ["service", "queue"],
+)
 EVENTS_CONSUMED = Counter(
     "ecrm_events_consumed_total", "events handled", ["service", "consumer", "outcome"]
 )

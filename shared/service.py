@@ -23,7 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from faststream.kafka import KafkaBroker, TopicPartition
 from faststream.specification import AsyncAPI
 
-from shared import consuming, election, inbox, metrics, outbox
+from shared import consuming, election, inbox, metrics, outbox, work_queues
 from shared.db import create_pool, ensure_database, migrate
 from shared.events.base import Event
 from shared.http import (
@@ -85,6 +85,7 @@ class Runtime:
         self.consuming = False
         self.revoked = RevocationList()
         self.on_start: list[Callable[[Runtime], Any]] = []
+        self.work_queues: list[work_queues.WorkQueue] = []
         for event_type in publishes:
             self.broker.publisher(
                 event_type.topic(),
@@ -280,11 +281,19 @@ class Runtime:
         held = await conn.fetchval(_CONSUMER_LOCK_HELD, f"consumer:{self.name}")
         return "up" if held else "electing"
 
+    def work_queue(self, name: str, sql: str) -> None:
+        """Show one of the service's own queues on /metrics (`shared.work_queues`)."""
+        self.work_queues.append(work_queues.WorkQueue(name, sql))
+
     async def refresh_gauges(self) -> None:
-        with contextlib.suppress(Exception):
+        if self.pool is None:
+            return
+        try:
             async with self.db.acquire(timeout=2) as conn:
-                backlog = await outbox.backlog(conn)
-            metrics.OUTBOX_BACKLOG.labels(self.name).set(backlog)
+                metrics.OUTBOX_BACKLOG.labels(self.name).set(await outbox.backlog(conn))
+                await work_queues.refresh(conn, self.name, self.work_queues)
+        except Exception as exc:  # the scrape still answers, with the figures it had
+            log.warning("metrics.gauges_failed", error=repr(exc))
 
     async def _housekeeping(self) -> None:
         """Retention: purge published outbox rows and old inbox claims, hourly."""

@@ -18,7 +18,8 @@ def _collector(request: Request) -> OpsCollector:
 
 @router.get("/overview", **READ)
 async def get_overview(request: Request) -> JSON:
-    """Everything at once: services' health, consumer lag, outbox backlog, DLQ, error rates."""
+    """Everything at once: services' health, consumer lag, outbox backlog, DLQ, error rates,
+    work queues."""
     return JSON(await _collector(request).snapshot())
 
 
@@ -36,3 +37,8 @@ _part("lag", "Consumer lag per group (a service) and partition: committed and en
 _part("outbox", "Unpublished outbox rows per service and what each relay has published.")
 _part("dlq", "Records parked on each `<topic>.dlq` dead-letter topic.")
 _part("errors", "Relay, consumer, dead-letter and HTTP 5xx rates per second, and totals.")
+_part(
+    "queues",
+    "Rows waiting in each service's own work queues (mails due and retrying, campaigns "
+    "launching, segments building, open privacy requests, ...) and the oldest one's wait.",
+)

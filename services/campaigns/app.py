@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.campaigns import consumers, privacy
+from services.campaigns import consumers, privacy, queues
 from services.campaigns.api import campaigns, journeys, segments, tracking
 from services.campaigns.config import get_campaign_settings
 from services.campaigns.sending import scheduler
@@ -20,6 +20,7 @@ runtime = Runtime(
 )
 settings = get_campaign_settings()
 consumers.register(runtime)
+queues.register(runtime)
 privacy.register(runtime)  # erasure, export, unmerge
 runtime.background(lambda stop: Sender(runtime, settings).run(stop))
 runtime.background(lambda stop: scheduler.run(runtime, settings, stop))

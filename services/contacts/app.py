@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.contacts import api, consumers, privacy_api, privacy_consumers
+from services.contacts import api, consumers, privacy_api, privacy_consumers, queues
 from shared.events import contacts as events
 from shared.events.privacy import ANSWERS, CustomerErased, CustomersUnmerged, ExportRequested
 from shared.service import Runtime, create_app
@@ -21,6 +21,7 @@ runtime = Runtime(
     ),
 )
 consumers.register(runtime)
+queues.register(runtime)
 privacy_consumers.register(runtime)
 app = create_app(
     runtime,

@@ -10,6 +10,7 @@ from services.interactions import (
     metrics_refresh,
     orders_api,
     privacy,
+    queues,
     stitch_followup,
     timeline_api,
     tracking_api,
@@ -25,6 +26,7 @@ runtime = Runtime(
     publishes=(*events.EVENTS, *ANSWERS["interactions"]),
 )
 consumers.register(runtime)
+queues.register(runtime)
 runtime.background(lambda stop: metrics_refresh.run(lambda: runtime.db, stop))
 runtime.background(
     lambda stop: stitch_followup.run(lambda: runtime.db, lambda: runtime.consumer is not None, stop)

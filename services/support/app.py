@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.support import api, consumers, privacy
+from services.support import api, consumers, privacy, queues
 from services.support.config import get_support_settings
 from services.support.mail.inbound import serve
 from services.support.mail.outbound import run_sender
@@ -20,6 +20,7 @@ runtime = Runtime(
 )
 support_settings = get_support_settings()
 consumers.register(runtime)
+queues.register(runtime)
 privacy.register(runtime)
 
 

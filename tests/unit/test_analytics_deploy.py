@@ -43,7 +43,7 @@ def test_dashboard_queries_use_exposed_metrics_and_cover_the_figures():
     used = {m for e in exprs for m in re.findall(r"\b(ecrm_[a-z_]+)", e)}
     assert used <= exposed_names(), used - exposed_names()
     titles = " ".join(p["title"].lower() for p in dashboard["panels"])
-    for figure in ("throughput", "lag", "outbox backlog", "dead letters", "p99"):
+    for figure in ("throughput", "lag", "outbox backlog", "dead letters", "p99", "work queues"):
         assert figure in titles
     uids = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p["targets"]}
     datasource = yaml.safe_load(

@@ -22,7 +22,13 @@ def exposition() -> str:
     http = Counter(
         "ecrm_http_requests_total", "h", ["service", "method", "route", "status"], registry=registry
     )
+    queue = Gauge("ecrm_work_queue", "q", ["service", "queue"], registry=registry)
+    oldest = Gauge("ecrm_work_queue_oldest_seconds", "o", ["service", "queue"], registry=registry)
     backlog.labels("support").set(7)
+    queue.labels("support", "replies_due").set(5)
+    oldest.labels("support", "replies_due").set(42.5)
+    queue.labels("support", "replies_retrying").set(2)  # rows that carry no time: no age
+    queue.labels("other", "mails_due").set(9)
     published.labels("support").inc(120)
     relay.labels("support").inc(2)
     consumed.labels("support", "support", "applied").inc(50)
@@ -43,6 +49,10 @@ def test_parse_sums_the_figures_of_the_service():
     assert figures.consumer_errors == 4 and figures.dead_lettered == 1
     assert figures.dead_lettered_by_topic == {"ecrm.contacts.customer": 1}
     assert figures.http_requests == 92 and figures.http_5xx == 2
+    assert figures.queues == {
+        "replies_due": {"waiting": 5, "oldest_s": 42.5},
+        "replies_retrying": {"waiting": 2, "oldest_s": None},
+    }
 
 
 def test_parse_of_a_service_without_figures():

@@ -128,11 +128,14 @@ class OpsCollector:
         lags: list[dict[str, Any]],
         dlq: dict[str, Any],
     ) -> dict[str, Any]:
-        outbox, errors = [], []
+        outbox, errors, queues = [], [], []
         for name, metrics in scraped.items():
             if metrics is None:
                 outbox.append({"service": name, "backlog": None, "published_total": None})
                 continue
+            queues += [
+                {"service": name, "queue": q, **v} for q, v in sorted(metrics.queues.items())
+            ]
             outbox.append(
                 {
                     "service": name,
@@ -159,4 +162,5 @@ class OpsCollector:
             "outbox": {"total_backlog": sum(backlogs), "services": outbox},
             "dlq": dlq,
             "errors": {"services": errors},
+            "queues": {"services": queues},
         }

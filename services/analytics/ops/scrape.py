@@ -21,6 +21,7 @@ class ServiceMetrics:
     http_requests: float = 0.0
     http_5xx: float = 0.0
     dead_lettered_by_topic: dict[str, float] = field(default_factory=dict)
+    queues: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     def counters(self) -> dict[str, float]:
         return {
@@ -63,6 +64,11 @@ def _take(out: ServiceMetrics, name: str, labels: dict[str, str], value: float) 
         out.dead_lettered += value
         topic = labels.get("topic", "unknown")
         out.dead_lettered_by_topic[topic] = out.dead_lettered_by_topic.get(topic, 0) + value
+    elif name in ("ecrm_work_queue", "ecrm_work_queue_oldest_seconds"):
+        queue = out.queues.setdefault(
+            labels.get("queue", "unknown"), {"waiting": None, "oldest_s": None}
+        )
+        queue["waiting" if name == "ecrm_work_queue" else "oldest_s"] = value
     elif name == "ecrm_http_requests_total":
         out.http_requests += value
         if labels.get("status", "").startswith("5"):

@@ -181,6 +181,9 @@
     ]));
     fillRows("dlq", ops.dlq.topics.filter((t) => t.count > 0).map((t) => [t.topic, num(t.count)]),
       "no dead letters");
+    fillRows("queues", ops.queues.services.filter((q) => q.waiting > 0).map((q) => [
+      q.service + " · " + q.queue, num(q.waiting), q.oldest_s === null ? "–" : duration(q.oldest_s),
+    ]), "no work waiting");
   }
 
   function drawFunnel(f) {

@@ -139,6 +139,7 @@ CHART_TOTALS = """() => {
     funnel: c.funnel.data.datasets[0].data,
     support: sum(c.support.data.datasets[0].data),
     services: document.querySelectorAll('#services tbody tr').length,
+    queues: Array.from(document.querySelectorAll('#queues tbody tr')).map((r) => r.textContent),
     revenue: document.getElementById('tile-revenue').textContent,
     csat: document.getElementById('fig-csat').textContent,
   };
@@ -171,6 +172,14 @@ async def test_dashboard_shows_live_figures_without_console_errors(infra, stack,
     assert sent >= 60 and opened >= 34 and clicked >= 14 and bounced >= 4 and unsubscribed >= 2
     assert shown["support"] > 0 and "/ 5" in shown["csat"]
     assert "EUR" in shown["revenue"] and shown["services"] >= 2
+    queues = await page.evaluate("window.ecrmDashboard.latest.ops.queues.services")
+    assert any(q["queue"] == "privacy_requests_open" for q in queues), queues  # contacts'
+    waiting = [f"{q['service']} · {q['queue']}" for q in queues if q["waiting"] > 0]
+    if waiting:
+        assert len(shown["queues"]) == len(waiting), (shown["queues"], waiting)
+        assert all(row.startswith(w) for row, w in zip(shown["queues"], waiting, strict=True))
+    else:
+        assert shown["queues"] == ["no work waiting"]
     assert "token=" not in page.url  # kept in sessionStorage, not in the address bar
     assert await page.evaluate("sessionStorage.getItem('ecrm.ops.token')") == token
 

@@ -46,6 +46,9 @@ async def test_ops_overview_reports_every_part(infra, analytics_and_contacts, ht
         errors["analytics"]
     )
     assert isinstance(body["dlq"]["total"], int)
+    queues = {(q["service"], q["queue"]): q for q in body["queues"]["services"]}
+    open_requests = queues[("contacts", "privacy_requests_open")]  # contacts' own queue
+    assert open_requests["waiting"] >= 0 and "oldest_s" in open_requests
 
     # cached for about a second: polling dashboards share one collection
     again = (await http.get(f"{analytics}/api/v1/ops/lag", headers=reader)).json()
