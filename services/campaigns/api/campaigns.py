@@ -76,4 +76,4 @@ async def campaign_messages(
     async with pool(request).acquire() as conn:
         await campaigns.fetch(conn, cid)
         rows = await stats.messages_page(conn, "campaign_id", cid, cursor_id(cursor), limit)
-    return page([messages.public(r) for r in rows], limit, lambda m: m["id"])
+    return page([messages.public(r) for r in rows], limit, lambda m: m["customer_id"])

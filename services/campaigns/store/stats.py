@@ -36,6 +36,13 @@ async def of_journey(conn: asyncpg.Connection, journey_id: uuid.UUID) -> dict[st
     return dict(row)
 
 
+# A campaign's page follows its unique (campaign_id, customer_id) index, which launches write
+# anyway; a journey's, (journey_id, id). The cursor starts below every uuid instead of being
+# NULL: under a generic plan `$2 IS NULL OR key > $2` walks the index from its start every page.
+PAGE_KEY = {"campaign_id": "customer_id", "journey_id": "id"}
+_BEFORE_ALL = uuid.UUID(int=0)
+
+
 async def messages_page(
     conn: asyncpg.Connection,
     column: str,
@@ -43,11 +50,10 @@ async def messages_page(
     after: uuid.UUID | None,
     limit: int,
 ) -> list[Any]:
-    assert column in ("campaign_id", "journey_id")
+    key = PAGE_KEY[column]
     return await conn.fetch(
-        f"SELECT * FROM messages WHERE {column} = $1 AND ($2::uuid IS NULL OR id > $2)"
-        " ORDER BY id LIMIT $3",
+        f"SELECT * FROM messages WHERE {column} = $1 AND {key} > $2 ORDER BY {key} LIMIT $3",
         owner_id,
-        after,
+        after or _BEFORE_ALL,
         limit + 1,
     )

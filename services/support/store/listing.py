@@ -35,7 +35,9 @@ async def search(conn: asyncpg.Connection, q: TicketQuery) -> list[asyncpg.Recor
         where.append(f"requester_email = {arg(q.requester_email)}")
     if q.customer_id:
         where.append(f"customer_id = {arg(q.customer_id)}")
-    if q.statuses:
+    if q.statuses and len(q.statuses) == 1:  # (status, id) then gives the page in order
+        where.append(f"status = {arg(q.statuses[0])}")
+    elif q.statuses:
         where.append(f"status = ANY({arg(q.statuses)}::text[])")
     if q.priority:
         where.append(f"priority = {arg(q.priority)}")

@@ -4,6 +4,8 @@ and the campaign is `launched`, with its recipients and one CampaignLaunched, af
 
 from __future__ import annotations
 
+import uuid
+
 from tests.services.campaigns.conftest import (
     LAUNCH_CHUNK,
     address,
@@ -32,3 +34,19 @@ async def test_a_segment_of_several_chunks_is_launched_whole_and_once(
     events = await read_topic(infra.bootstrap, "ecrm.campaigns.campaign")
     launches = [e for _, e in events if e is not None and e.data["campaign_id"] == campaign["id"]]
     assert [(e.name, e.data["recipients"]) for e in launches] == [("CampaignLaunched", count)]
+
+    # the messages list, three at a time: every recipient once, in customer order
+    listed, cursor = [], None
+    while True:
+        params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        response = await http.get(
+            f"{campaigns}/api/v1/campaigns/{campaign['id']}/messages", params=params, headers=auth
+        )
+        assert response.status_code == 200, response.text
+        listed += response.json()["items"]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(m["email"] for m in listed) == sorted(recipients)
+    customers = [m["customer_id"] for m in listed]
+    assert customers == sorted(customers, key=uuid.UUID) and len(set(customers)) == count
