@@ -11,6 +11,7 @@ import contextlib
 import gc
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -86,6 +87,7 @@ class Runtime:
         self.revoked = RevocationList()
         self.on_start: list[Callable[[Runtime], Any]] = []
         self.work_queues: list[work_queues.WorkQueue] = []
+        self._queues_read_at = -work_queues.EVERY_S
         for event_type in publishes:
             self.broker.publisher(
                 event_type.topic(),
@@ -291,7 +293,9 @@ class Runtime:
         try:
             async with self.db.acquire(timeout=2) as conn:
                 metrics.OUTBOX_BACKLOG.labels(self.name).set(await outbox.backlog(conn))
-                await work_queues.refresh(conn, self.name, self.work_queues)
+                if time.monotonic() - self._queues_read_at >= work_queues.EVERY_S:
+                    self._queues_read_at = time.monotonic()
+                    await work_queues.refresh(conn, self.name, self.work_queues)
         except Exception as exc:  # the scrape still answers, with the figures it had
             log.warning("metrics.gauges_failed", error=repr(exc))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import asyncpg
 from prometheus_client import REGISTRY
@@ -16,9 +15,8 @@ from services.contacts import queues as contacts_queues
 from services.interactions import queues as interactions_queues
 from services.support import queues as support_queues
 from shared import work_queues
-from shared.db import create_pool, ensure_database, migrate
-
-SERVICES = Path(__file__).resolve().parents[2] / "services"
+from shared.service import Runtime
+from tests.support.db import SERVICES, fresh_schema
 
 
 class Registered:
@@ -35,20 +33,6 @@ def registered(module) -> list[work_queues.WorkQueue]:  # type: ignore[no-untype
     runtime = Registered()
     module.register(runtime)
     return runtime.work_queues
-
-
-@asynccontextmanager
-async def schema_of(infra, service: str) -> AsyncIterator[asyncpg.Connection]:  # type: ignore[no-untyped-def]
-    """A connection to a fresh database with the service's migrations applied."""
-    name = f"queues_{service}_{uuid.uuid4().hex[:8]}"
-    await ensure_database(infra.server_dsn, f"ecrm_{name}")
-    pool = await create_pool(infra.dsn(name), 1)
-    try:
-        await migrate(pool, SERVICES / service / "migrations")
-        async with pool.acquire() as conn:
-            yield conn
-    finally:
-        await pool.close()
 
 
 def gauge(name: str, service: str, queue: str) -> float | None:
@@ -71,13 +55,13 @@ async def test_every_queue_statement_runs_on_its_own_schema_and_starts_empty(inf
         "interactions": interactions_queues,
     }
     for service, module in modules.items():
-        async with schema_of(infra, service) as conn:
+        async with fresh_schema(infra, service) as conn:
             found = await figures(conn, module)
         assert found and all(v == (0, None) for v in found.values()), (service, found)
 
 
 async def test_campaigns_counts_mails_by_where_they_are(infra):
-    async with schema_of(infra, "campaigns") as conn:
+    async with fresh_schema(infra, "campaigns") as conn:
         rows = [  # (status, attempts, send_after, claimed_at)
             ("pending", 0, "-90 seconds", None),  # due, the oldest
             ("pending", 0, "-30 seconds", None),  # due
@@ -120,7 +104,7 @@ async def test_campaigns_counts_mails_by_where_they_are(infra):
 
 
 async def test_support_counts_replies_due_and_retrying(infra):
-    async with schema_of(infra, "support") as conn:
+    async with fresh_schema(infra, "support") as conn:
         ticket = uuid.uuid4()
         await conn.execute(
             "INSERT INTO tickets (id, subject, channel) VALUES ($1, 's', 'email')", ticket
@@ -149,7 +133,7 @@ async def test_support_counts_replies_due_and_retrying(infra):
 
 
 async def test_refresh_sets_the_count_and_the_age_when_there_is_one(infra):
-    async with schema_of(infra, "campaigns") as conn:
+    async with fresh_schema(infra, "campaigns") as conn:
         queues = [
             work_queues.WorkQueue("aged", "SELECT 4::bigint, 12.5::float8"),
             work_queues.WorkQueue("ageless", "SELECT 3::bigint, NULL::float8"),
@@ -162,3 +146,30 @@ async def test_refresh_sets_the_count_and_the_age_when_there_is_one(infra):
     assert gauge("ecrm_work_queue_oldest_seconds", "queue_test", "ageless") is None
     assert gauge("ecrm_work_queue", "queue_test", "empty") == 0
     assert gauge("ecrm_work_queue_oldest_seconds", "queue_test", "empty") == 0
+
+
+async def test_a_process_reads_its_queues_at_most_every_few_seconds(infra, monkeypatch):
+    runtime = Runtime(
+        "queue_pace", SERVICES / "campaigns" / "migrations", settings=infra.settings()
+    )
+    async with fresh_schema(infra, "campaigns") as conn:
+        await conn.execute("CREATE SEQUENCE reads")
+        runtime.work_queue("counted", "SELECT nextval('reads'), NULL::float8")
+        runtime.pool = Borrowed(conn)  # type: ignore[assignment]
+        await runtime.refresh_gauges()
+        await runtime.refresh_gauges()  # at once: the figure it has
+        assert gauge("ecrm_work_queue", "queue_pace", "counted") == 1
+        monkeypatch.setattr(work_queues, "EVERY_S", 0.0)
+        await runtime.refresh_gauges()
+        assert gauge("ecrm_work_queue", "queue_pace", "counted") == 2
+
+
+class Borrowed:
+    """A pool of the one connection a test holds."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    @asynccontextmanager
+    async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        yield self.conn

@@ -157,6 +157,8 @@ async def test_dashboard_shows_live_figures_without_console_errors(infra, stack,
     await caught_up(infra.bootstrap)
     page = await browser.new_page(viewport={"width": 1440, "height": 1200})
     errors: list[str] = []
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url.split("?")[0].rsplit("/", 1)[-1]))
     await open_dashboard(page, f"{analytics}/ops?token={token}", errors)
     await page.wait_for_function(WITH_LAG_OF_BOTH, timeout=30000)
 
@@ -180,6 +182,11 @@ async def test_dashboard_shows_live_figures_without_console_errors(infra, stack,
         assert all(row.startswith(w) for row, w in zip(shown["queues"], waiting, strict=True))
     else:
         assert shown["queues"] == ["no work waiting"]
+    # the figures over days are asked for at the first refresh and every tenth after it
+    refreshes = await page.evaluate("window.ecrmDashboard.refreshes")
+    assert asked.count("overview") >= refreshes >= 2
+    assert 1 <= asked.count("funnel") <= 1 + refreshes // 10  # one may be on its way
+    assert 1 <= asked.count("commerce") <= 1 + refreshes // 10
     assert "token=" not in page.url  # kept in sessionStorage, not in the address bar
     assert await page.evaluate("sessionStorage.getItem('ecrm.ops.token')") == token
 
