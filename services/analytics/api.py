@@ -60,7 +60,7 @@ async def list_funnels(
 ) -> JSON:
     """Campaigns, most recent first, each with its funnel; totals and journeys over `days`."""
     after = _funnel_cursor(cursor)
-    since = datetime.now(UTC) - timedelta(days=days)
+    since = datetime.now(UTC).date() - timedelta(days=days - 1)  # whole UTC days, today's too
     async with _pool(request).acquire() as conn:
         rows = await funnel.campaign_page(conn, limit + 1, after)
         totals = await funnel.totals(conn, since)

@@ -7,7 +7,7 @@ a message opened twice, or an open seen before its send, still counts once per s
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -19,16 +19,72 @@ ATTRIBUTION_WINDOW = timedelta(days=30)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 STAGES = frozenset({"sent_at", "opened_at", "clicked_at", "bounced_at"})
-# $1 message, $2 campaign, $3 journey, $4 customer, $5 the stage's time
-_STAGE = """
-INSERT INTO campaign_messages (message_id, campaign_id, journey_id, customer_id, {col})
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (message_id) DO UPDATE SET
-    campaign_id = COALESCE(campaign_messages.campaign_id, EXCLUDED.campaign_id),
-    journey_id = COALESCE(campaign_messages.journey_id, EXCLUDED.journey_id),
-    customer_id = COALESCE(campaign_messages.customer_id, EXCLUDED.customer_id),
-    {col} = LEAST(campaign_messages.{col}, EXCLUDED.{col})
+
+# A statement that changes message rows ends with `changed AS (... RETURNING` these), then
+# _COUNT_CHANGES: each row's part of the figures as it is now is added, as it was taken away.
+_BEFORE_AND_AFTER = """
+RETURNING old.message_id IS NOT NULL AS existed,
+  old.campaign_id AS old_campaign, old.journey_id AS old_journey, old.sent_at AS old_sent,
+  old.opened_at AS old_opened, old.clicked_at AS old_clicked,
+  old.unsubscribed_at AS old_unsubscribed, old.bounced_at AS old_bounced,
+  new.campaign_id, new.journey_id, new.sent_at, new.opened_at, new.clicked_at,
+  new.unsubscribed_at, new.bounced_at
 """
+_COUNT_CHANGES = """
+, sides AS (
+  SELECT 1 AS sign, campaign_id, journey_id, sent_at, opened_at, clicked_at, unsubscribed_at,
+         bounced_at
+  FROM changed
+  UNION ALL
+  SELECT -1, old_campaign, old_journey, old_sent, old_opened, old_clicked, old_unsubscribed,
+         old_bounced
+  FROM changed WHERE existed
+), counted AS (
+  INSERT INTO funnel_figures AS f
+  SELECT COALESCE(campaign_id, ''), COALESCE(journey_id, ''),
+         COALESCE((sent_at AT TIME ZONE 'UTC')::date, '-infinity'),
+         sum(sign * (sent_at IS NOT NULL)::int),
+         sum(sign * (opened_at IS NOT NULL OR clicked_at IS NOT NULL)::int),
+         sum(sign * (clicked_at IS NOT NULL)::int),
+         sum(sign * (unsubscribed_at IS NOT NULL)::int),
+         sum(sign * (bounced_at IS NOT NULL)::int),
+         min(sent_at) FILTER (WHERE sign = 1),
+         max(GREATEST(sent_at, opened_at, clicked_at, unsubscribed_at, bounced_at))
+           FILTER (WHERE sign = 1)
+  FROM sides GROUP BY 1, 2, 3
+  ON CONFLICT (campaign_id, journey_id, day) DO UPDATE SET
+    sent = f.sent + EXCLUDED.sent, opened = f.opened + EXCLUDED.opened,
+    clicked = f.clicked + EXCLUDED.clicked, unsubscribed = f.unsubscribed + EXCLUDED.unsubscribed,
+    bounced = f.bounced + EXCLUDED.bounced,
+    first_sent_at = LEAST(f.first_sent_at, EXCLUDED.first_sent_at),
+    last_activity_at = GREATEST(f.last_activity_at, EXCLUDED.last_activity_at)
+)
+SELECT count(*) FROM changed
+"""
+
+# $1.. $5: message, campaign, journey and customer ids, the stage's times (one a message: a
+# batch's repeats of a message are one row, its earliest time).
+_STAGE = (
+    """
+WITH incoming AS (
+  SELECT message_id, min(campaign_id) AS campaign_id, min(journey_id) AS journey_id,
+         min(customer_id) AS customer_id, min(at) AS at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+    AS e(message_id, campaign_id, journey_id, customer_id, at)
+  GROUP BY message_id
+), changed AS (
+  INSERT INTO campaign_messages AS m (message_id, campaign_id, journey_id, customer_id, {col})
+  SELECT message_id, campaign_id, journey_id, customer_id, at FROM incoming ORDER BY message_id
+  ON CONFLICT (message_id) DO UPDATE SET
+    campaign_id = COALESCE(m.campaign_id, EXCLUDED.campaign_id),
+    journey_id = COALESCE(m.journey_id, EXCLUDED.journey_id),
+    customer_id = COALESCE(m.customer_id, EXCLUDED.customer_id),
+    {col} = LEAST(m.{col}, EXCLUDED.{col})
+"""
+    + _BEFORE_AND_AFTER
+    + ")"
+    + _COUNT_CHANGES
+)
 
 
 async def record_launch(conn: asyncpg.Connection, event: CampaignLaunched) -> None:
@@ -49,11 +105,14 @@ async def record_launch(conn: asyncpg.Connection, event: CampaignLaunched) -> No
 async def record_stage(conn: asyncpg.Connection, column: str, events: list[MessageEvent]) -> None:
     """Stamp `column` (sent_at, opened_at, clicked_at, bounced_at) on each message."""
     assert column in STAGES
-    events = sorted(events, key=lambda e: e.message_id)  # one lock order for every writer
-    await conn.executemany(
+    await conn.fetchval(
         _STAGE.format(col=column),
-        [(e.message_id, e.campaign_id, e.journey_id, e.customer_id, e.at) for e in events],
-    )
+        [e.message_id for e in events],
+        [e.campaign_id for e in events],
+        [e.journey_id for e in events],
+        [e.customer_id for e in events],
+        [e.at for e in events],
+    )  # rows are written in message order: one lock order for every writer
     if column == "sent_at":
         await _attribute_pending(conn, sorted({e.customer_id for e in events}))
     bounces = [e for e in events if isinstance(e, MessageBounced) and e.permanent]
@@ -86,32 +145,43 @@ async def record_unsubscribe(conn: asyncpg.Connection, event: ConsentChanged) ->
             event.at,
         )
         return False
-    status = await conn.execute(
-        "UPDATE campaign_messages SET unsubscribed_at = $2"
-        " WHERE message_id = $1 AND unsubscribed_at IS NULL",
-        message_id,
-        event.at,
-    )
-    return status.endswith(" 1")
+    changed = await conn.fetchval(_UNSUBSCRIBE, message_id, event.at)
+    return changed == 1
 
 
-_ATTRIBUTE_PENDING = """
+_UNSUBSCRIBE = (
+    """
+WITH changed AS (
+  UPDATE campaign_messages SET unsubscribed_at = $2
+  WHERE message_id = $1 AND unsubscribed_at IS NULL
+"""
+    + _BEFORE_AND_AFTER
+    + ")"
+    + _COUNT_CHANGES
+)
+
+_ATTRIBUTE_PENDING = (
+    """
 WITH found AS (
     SELECT DISTINCT ON (p.customer_id) p.customer_id, p.at, m.message_id
     FROM pending_unsubscribes p JOIN campaign_messages m ON m.customer_id = p.customer_id
     WHERE p.customer_id = ANY($1::text[])
       AND m.sent_at BETWEEN p.at - $2::interval AND p.at + interval '5 minutes'
     ORDER BY p.customer_id, m.sent_at DESC
-), marked AS (
+), attributed AS (
+    DELETE FROM pending_unsubscribes p USING found WHERE p.customer_id = found.customer_id
+), changed AS (
     UPDATE campaign_messages m SET unsubscribed_at = found.at FROM found
     WHERE m.message_id = found.message_id AND m.unsubscribed_at IS NULL
-)
-DELETE FROM pending_unsubscribes p USING found WHERE p.customer_id = found.customer_id
 """
+    + _BEFORE_AND_AFTER
+    + ")"
+    + _COUNT_CHANGES
+)
 
 
 async def _attribute_pending(conn: asyncpg.Connection, customer_ids: list[str]) -> None:
-    await conn.execute(_ATTRIBUTE_PENDING, customer_ids, ATTRIBUTION_WINDOW)
+    await conn.fetchval(_ATTRIBUTE_PENDING, customer_ids, ATTRIBUTION_WINDOW)
 
 
 async def _named_message(conn: asyncpg.Connection, event: ConsentChanged) -> str | None:
@@ -127,13 +197,13 @@ async def _named_message(conn: asyncpg.Connection, event: ConsentChanged) -> str
 
 
 _FIGURES = """
-count(sent_at) AS sent,
-count(*) FILTER (WHERE opened_at IS NOT NULL OR clicked_at IS NOT NULL) AS opened,
-count(clicked_at) AS clicked,
-count(unsubscribed_at) AS unsubscribed,
-count(bounced_at) AS bounced,
-min(sent_at) AS first_sent_at,
-max(GREATEST(sent_at, opened_at, clicked_at, unsubscribed_at, bounced_at)) AS last_activity_at
+COALESCE(sum(sent), 0)::bigint AS sent,
+COALESCE(sum(opened), 0)::bigint AS opened,
+COALESCE(sum(clicked), 0)::bigint AS clicked,
+COALESCE(sum(unsubscribed), 0)::bigint AS unsubscribed,
+COALESCE(sum(bounced), 0)::bigint AS bounced,
+min(first_sent_at) AS first_sent_at,
+max(last_activity_at) AS last_activity_at
 """
 
 
@@ -144,8 +214,8 @@ async def campaign_page(
     rows = await conn.fetch(
         f"""
         WITH figures AS (
-            SELECT campaign_id, {_FIGURES} FROM campaign_messages
-            WHERE campaign_id IS NOT NULL GROUP BY campaign_id
+            SELECT campaign_id, {_FIGURES} FROM funnel_figures
+            WHERE campaign_id <> '' GROUP BY campaign_id
         )
         SELECT f.*, c.name, c.segment_id, c.recipients, c.launched_at,
                COALESCE(c.launched_at, f.first_sent_at, 'epoch') AS sort_at
@@ -165,7 +235,7 @@ async def one_campaign(conn: asyncpg.Connection, campaign_id: str) -> dict[str, 
     row = await conn.fetchrow(
         f"""
         SELECT $1::text AS campaign_id, c.name, c.segment_id, c.recipients, c.launched_at, f.*
-        FROM (SELECT {_FIGURES} FROM campaign_messages WHERE campaign_id = $1) f
+        FROM (SELECT {_FIGURES} FROM funnel_figures WHERE campaign_id = $1) f
         LEFT JOIN campaigns c ON c.campaign_id = $1
         """,
         campaign_id,
@@ -175,18 +245,16 @@ async def one_campaign(conn: asyncpg.Connection, campaign_id: str) -> dict[str, 
     return dict(row)
 
 
-async def totals(conn: asyncpg.Connection, since: datetime) -> dict[str, Any]:
-    """Every message sent since `since`, campaigns and journeys together."""
-    row = await conn.fetchrow(
-        f"SELECT {_FIGURES} FROM campaign_messages WHERE sent_at >= $1", since
-    )
+async def totals(conn: asyncpg.Connection, since: date) -> dict[str, Any]:
+    """Every message sent on `since` (a UTC day) or after, campaigns and journeys together."""
+    row = await conn.fetchrow(f"SELECT {_FIGURES} FROM funnel_figures WHERE day >= $1", since)
     return dict(row)
 
 
-async def journeys(conn: asyncpg.Connection, since: datetime) -> list[dict[str, Any]]:
+async def journeys(conn: asyncpg.Connection, since: date) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        f"SELECT journey_id, {_FIGURES} FROM campaign_messages"
-        " WHERE journey_id IS NOT NULL AND sent_at >= $1 GROUP BY journey_id ORDER BY sent DESC",
+        f"SELECT journey_id, {_FIGURES} FROM funnel_figures"
+        " WHERE journey_id <> '' AND day >= $1 GROUP BY journey_id ORDER BY sent DESC",
         since,
     )
     return [dict(r) for r in rows]
