@@ -1,6 +1,7 @@
 """Which reads an index serves: run the code on a connection that EXPLAINs every statement it
-sends first, with sequential scans and sorts turned off. A plan that still needs one (PostgreSQL
-marks the node `Disabled`) has no index for it."""
+sends first, with sequential scans and sorts turned off. A plan that still needs one has no
+index for it (PostgreSQL 18 marks the node `Disabled`; 17, docker-compose's and the test
+containers', adds a penalty to its cost)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class Explaining:
         found = []
         for sql, plan in self.plans:
             for node in _nodes(plan):
-                if not node.get("Disabled"):
+                if not _disabled(node):
                     continue
                 relation = node.get("Relation Name", "")
                 if tables is None or relation in tables:
@@ -71,6 +72,19 @@ class Explaining:
                 else:
                     found.add(node.get("Index Name"))
         return found
+
+
+_DISABLE_COST = 1.0e10  # what PostgreSQL before 18 adds to the cost of a path turned off
+
+
+def _disabled(node: dict[str, Any]) -> bool:
+    """PostgreSQL 18 marks the node; before it, the node whose own cost the penalty is in."""
+    if "Disabled" in node:
+        return bool(node["Disabled"])
+    children = node.get("Plans", ())
+    return node["Total Cost"] >= _DISABLE_COST and all(
+        c["Total Cost"] < _DISABLE_COST for c in children
+    )
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -20,25 +20,18 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 STAGES = frozenset({"sent_at", "opened_at", "clicked_at", "bounced_at"})
 
-# A statement that changes message rows ends with `changed AS (... RETURNING` these), then
-# _COUNT_CHANGES: each row's part of the figures as it is now is added, as it was taken away.
-_BEFORE_AND_AFTER = """
-RETURNING old.message_id IS NOT NULL AS existed,
-  old.campaign_id AS old_campaign, old.journey_id AS old_journey, old.sent_at AS old_sent,
-  old.opened_at AS old_opened, old.clicked_at AS old_clicked,
-  old.unsubscribed_at AS old_unsubscribed, old.bounced_at AS old_bounced,
-  new.campaign_id, new.journey_id, new.sent_at, new.opened_at, new.clicked_at,
-  new.unsubscribed_at, new.bounced_at
-"""
-_COUNT_CHANGES = """
+# A statement that changes message rows reads them first, `before AS (SELECT _ROW ... FROM
+# campaign_messages WHERE ...)`, changes them, `changed AS (... RETURNING message_id, _ROW)`,
+# and ends with _COUNT_CHANGES: each changed row's part of the figures as it is now is added,
+# as it was taken away. The statement's CTEs share one snapshot, so `before` is the rows as they
+# were; analytics' one consumer is their one writer, so nothing changes them in between.
+_ROW = "campaign_id, journey_id, sent_at, opened_at, clicked_at, unsubscribed_at, bounced_at"
+_COUNT_CHANGES = f"""
 , sides AS (
-  SELECT 1 AS sign, campaign_id, journey_id, sent_at, opened_at, clicked_at, unsubscribed_at,
-         bounced_at
-  FROM changed
+  SELECT 1 AS sign, {_ROW} FROM changed
   UNION ALL
-  SELECT -1, old_campaign, old_journey, old_sent, old_opened, old_clicked, old_unsubscribed,
-         old_bounced
-  FROM changed WHERE existed
+  SELECT -1, {", ".join(f"b.{c}" for c in _ROW.split(", "))}
+  FROM before b JOIN changed USING (message_id)
 ), counted AS (
   INSERT INTO funnel_figures AS f
   SELECT COALESCE(campaign_id, ''), COALESCE(journey_id, ''),
@@ -72,6 +65,9 @@ WITH incoming AS (
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
     AS e(message_id, campaign_id, journey_id, customer_id, at)
   GROUP BY message_id
+), before AS (
+  SELECT message_id, {row} FROM campaign_messages
+  WHERE message_id IN (SELECT message_id FROM incoming)
 ), changed AS (
   INSERT INTO campaign_messages AS m (message_id, campaign_id, journey_id, customer_id, {col})
   SELECT message_id, campaign_id, journey_id, customer_id, at FROM incoming ORDER BY message_id
@@ -80,9 +76,8 @@ WITH incoming AS (
     journey_id = COALESCE(m.journey_id, EXCLUDED.journey_id),
     customer_id = COALESCE(m.customer_id, EXCLUDED.customer_id),
     {col} = LEAST(m.{col}, EXCLUDED.{col})
-"""
-    + _BEFORE_AND_AFTER
-    + ")"
+  RETURNING message_id, {row}
+)"""
     + _COUNT_CHANGES
 )
 
@@ -106,7 +101,7 @@ async def record_stage(conn: asyncpg.Connection, column: str, events: list[Messa
     """Stamp `column` (sent_at, opened_at, clicked_at, bounced_at) on each message."""
     assert column in STAGES
     await conn.fetchval(
-        _STAGE.format(col=column),
+        _STAGE.format(col=column, row=_ROW),
         [e.message_id for e in events],
         [e.campaign_id for e in events],
         [e.journey_id for e in events],
@@ -151,14 +146,15 @@ async def record_unsubscribe(conn: asyncpg.Connection, event: ConsentChanged) ->
 
 _UNSUBSCRIBE = (
     """
-WITH changed AS (
+WITH before AS (
+  SELECT message_id, {row} FROM campaign_messages WHERE message_id = $1
+), changed AS (
   UPDATE campaign_messages SET unsubscribed_at = $2
   WHERE message_id = $1 AND unsubscribed_at IS NULL
-"""
-    + _BEFORE_AND_AFTER
-    + ")"
+  RETURNING message_id, {row}
+)"""
     + _COUNT_CHANGES
-)
+).format(row=_ROW)
 
 _ATTRIBUTE_PENDING = (
     """
@@ -170,14 +166,16 @@ WITH found AS (
     ORDER BY p.customer_id, m.sent_at DESC
 ), attributed AS (
     DELETE FROM pending_unsubscribes p USING found WHERE p.customer_id = found.customer_id
+), before AS (
+    SELECT message_id, {row} FROM campaign_messages
+    WHERE message_id IN (SELECT message_id FROM found)
 ), changed AS (
     UPDATE campaign_messages m SET unsubscribed_at = found.at FROM found
     WHERE m.message_id = found.message_id AND m.unsubscribed_at IS NULL
-"""
-    + _BEFORE_AND_AFTER
-    + ")"
+    RETURNING m.message_id, {prefixed}
+)"""
     + _COUNT_CHANGES
-)
+).format(row=_ROW, prefixed=", ".join(f"m.{c}" for c in _ROW.split(", ")))
 
 
 async def _attribute_pending(conn: asyncpg.Connection, customer_ids: list[str]) -> None:
