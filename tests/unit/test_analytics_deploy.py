@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import promql_parser
 import yaml
 from prometheus_client import REGISTRY
 
@@ -57,3 +58,30 @@ def test_dashboards_provider_points_at_a_folder():
         (DEPLOY / "grafana" / "provisioning" / "dashboards" / "ecrm.yml").read_text()
     )
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+def test_alert_rules_parse_use_exposed_metrics_and_are_loaded():
+    rules = yaml.safe_load((DEPLOY / "prometheus-alerts.yml").read_text())
+    alerts = [r for group in rules["groups"] for r in group["rules"]]
+    assert len(alerts) >= 10 and len({a["alert"] for a in alerts}) == len(alerts)
+    for alert in alerts:
+        promql_parser.parse(alert["expr"])  # raises on a malformed expression
+        used = set(re.findall(r"\b(ecrm_[a-z_]+)", alert["expr"]))
+        assert used <= exposed_names(), (alert["alert"], used - exposed_names())
+        assert alert["labels"]["severity"] in {"warning", "critical"}
+        assert alert["annotations"]["summary"]
+    figures = " ".join(a["expr"] for a in alerts)
+    for metric in ("ecrm_work_queue_oldest_seconds", "ecrm_consumer_lag", "ecrm_outbox_backlog"):
+        assert metric in figures
+    config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    compose = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())
+    mounts = compose["services"]["prometheus"]["volumes"]
+    assert "./deploy/prometheus-alerts.yml:/etc/prometheus/alerts.yml:ro" in mounts
+
+
+def test_dashboard_queries_parse():
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "ecrm.json").read_text())
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            promql_parser.parse(target["expr"])
