@@ -33,7 +33,8 @@ _COUNT_CHANGES = f"""
   SELECT -1, {", ".join(f"b.{c}" for c in _ROW.split(", "))}
   FROM before b JOIN changed USING (message_id)
 ), counted AS (
-  INSERT INTO funnel_figures AS f
+  INSERT INTO funnel_figures AS f (campaign_id, journey_id, day, sent, opened, clicked,
+                                   unsubscribed, bounced, first_sent_at, last_activity_at)
   SELECT COALESCE(campaign_id, ''), COALESCE(journey_id, ''),
          COALESCE((sent_at AT TIME ZONE 'UTC')::date, '-infinity'),
          sum(sign * (sent_at IS NOT NULL)::int),
