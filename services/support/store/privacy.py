@@ -35,7 +35,7 @@ async def _person(
     contacts sent (tickets whose requester was never resolved)."""
     found = await conn.fetch(
         "SELECT email FROM requesters WHERE customer_id = ANY($1::uuid[])"
-        " OR encode(sha256(convert_to(lower(email), 'UTF8')), 'hex') = ANY($2::text[])",
+        " OR requester_email_hash(email) = ANY($2::text[])",
         ids,
         hashes,
     )
