@@ -1,6 +1,7 @@
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -10,7 +11,7 @@ from shared.cloudevents import Envelope, MalformedEvent, headers_for
 from shared.errors import Problem
 from shared.events.catalogue import all_topics, by_ce_type
 from shared.events.contacts import CustomerCreated
-from shared.ids import uuid7, uuid7s
+from shared.ids import uuid7, uuid7_floor, uuid7s
 from shared.pagination import decode_cursor, encode_cursor, page
 from shared.settings import Settings
 
@@ -127,3 +128,14 @@ def test_catalogue_names_topics_and_types():
     assert "ecrm.contacts.customer" in all_topics()
     assert "ecrm.contacts.customer.dlq" in all_topics()
     assert by_ce_type()["ecrm.contacts.CustomerCreated.v1"] is CustomerCreated
+
+
+def test_uuid7_floor_parts_ids_made_before_a_moment_from_those_made_at_it_or_after():
+    before = uuid7()
+    time.sleep(0.003)
+    moment = datetime.now(UTC)
+    time.sleep(0.002)
+    after = uuid7()
+    assert before < uuid7_floor(moment) < after
+    assert uuid7_floor(moment - timedelta(milliseconds=1)) < uuid7_floor(moment)
+    assert uuid7_floor(moment).int & ((1 << 80) - 1) == 0  # nothing below the millisecond

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,7 @@ import asyncpg
 from services.interactions.store.identities import rewriting_attribution
 from services.interactions.store.metrics import forget_counts
 from services.interactions.timeline_domain import INTERACTION_REF, order_ref
+from shared.ids import uuid7_floor
 from shared.privacy import (
     cap_section,
     email_hash,
@@ -219,10 +221,32 @@ async def _follow_identities(
     )  # fmt: skip
 
 
+PURGE_BATCH = 10_000
+
+
 async def purge_raw(conn: asyncpg.Connection, older_than_days: int) -> int:
-    """Retention: raw tracking rows received more than `older_than_days` ago."""
-    status = await conn.execute(
-        "DELETE FROM interactions WHERE received_at < now() - make_interval(days => $1)",
-        older_than_days,
-    )
-    return int(status.split()[-1])
+    """Retention: raw tracking rows received more than `older_than_days` ago. A row's id is a
+    uuid7 made when its call was received, so the rows to go are the lowest ids: read through
+    the primary key a batch at a time from where the last batch ended (a scan of the table for
+    `received_at` read 13 months of calls every hour)."""
+    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    purged, after, below = 0, uuid.UUID(int=0), uuid7_floor(cutoff)
+    while True:
+        last, count = await conn.fetchrow(_PURGE_RAW, after, below, cutoff, PURGE_BATCH)
+        purged += count
+        if last is None:
+            return purged
+        after = last
+
+
+# the batch of ids after $1 and below $2; of them, those received before $3 go (found by id:
+# `id IN (SELECT ...)` was planned as a scan of the table joined to the batch)
+_PURGE_RAW = """
+WITH batch AS (
+    SELECT id FROM interactions WHERE id > $1 AND id < $2 ORDER BY id LIMIT $4
+), gone AS (
+    DELETE FROM interactions WHERE id = ANY(ARRAY(SELECT id FROM batch)) AND received_at < $3
+    RETURNING 1
+)
+SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last, (SELECT count(*) FROM gone) AS count
+"""
