@@ -1,5 +1,6 @@
-"""Outbox retention: rows published longer ago than the retention go, in batches; unpublished
-rows and recently published ones stay (`ecrm replay` needs them)."""
+"""Outbox retention: rows published longer ago than the retention go, in batches, oldest first;
+unpublished rows and recently published ones stay (`ecrm replay` needs them), and so does a row
+above them until they go (the purge stops at the first row it keeps)."""
 
 from __future__ import annotations
 
@@ -38,5 +39,21 @@ async def test_purge_keeps_the_unpublished_and_the_recent(infra, monkeypatch):
             assert {r["event_id"] for r in left} == set(ids[25:])
             assert sum(r["published_at"] is None for r in left) == 8
             assert await outbox.backlog(conn) == 8
+
+            # published long ago above a row still kept: it waits until the rows below it go
+            straggler = ids[35]
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() - interval '300 hours' WHERE event_id = $1",
+                straggler,
+            )
+            assert await outbox.purge_published(conn, 168) == 0
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() - interval '200 hours'"
+                " WHERE event_id = ANY($1::uuid[])",
+                ids[25:35],
+            )
+            assert await outbox.purge_published(conn, 168) == 11  # ids[25:36]
+            left = await conn.fetch("SELECT event_id FROM outbox ORDER BY id")
+            assert [r["event_id"] for r in left] == ids[36:]
     finally:
         await pool.close()
