@@ -3,6 +3,7 @@ and the code as far as a machine without a cluster allows."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from ecrm.topology import available_services
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -131,3 +133,32 @@ def test_the_gateway_reaches_every_upstream_and_its_caddyfile_validates(tmp_path
         timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_every_container_of_ours_gets_what_its_settings_need(monkeypatch):
+    """`ecrm topics` and the services load Settings, which refuse to start in production
+    without a signing key: each container reads the secret as well as the config."""
+    config = find("ConfigMap", "ecrm-config")["data"]
+    secret = {
+        "ECRM_SIGNING_KEY": "a-long-random-secret-for-the-test",
+        "ECRM_WRITE_KEYS": "wk",
+        "POSTGRES_PASSWORD": "pw",
+        "ECRM_SMTP_URL": "smtp://relay:587",
+    }
+    for name in [*available_services(), "portal"]:
+        spec = pod(find("Deployment", name))
+        for container in spec["initContainers"] + spec["containers"]:
+            sources = [next(iter(s.items())) for s in container["envFrom"]]
+            environ = {}
+            for kind, ref in sources:
+                environ |= config if kind == "configMapRef" else secret
+                assert ref["name"] in {"ecrm-config", "ecrm-secrets"}
+            for key in [k for k in list(os.environ) if k.startswith("ECRM_")]:
+                monkeypatch.delenv(key)
+            for key, value in environ.items():
+                monkeypatch.setenv(key, value)
+            settings = Settings()
+            assert settings.env == "production" and settings.kafka == "kafka:9092"
+    monkeypatch.delenv("ECRM_SIGNING_KEY")
+    with pytest.raises(ValueError, match="ECRM_SIGNING_KEY"):
+        Settings()  # what an init container without the secret met
