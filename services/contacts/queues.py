@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from shared.service import Runtime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # statements only: the reliability harness reads them without a service
+    from shared.service import Runtime
 
 # erasures and exports still waiting for the answer of a service they expect
 PRIVACY_REQUESTS_OPEN = """

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from shared.service import Runtime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # statements only: the reliability harness reads them without a service
+    from shared.service import Runtime
 
 # customers whose metrics the refresher has yet to publish (a customer may have several rows)
 METRICS_PENDING = "SELECT count(*), NULL::float8 FROM metrics_pending"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from shared.service import Runtime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # statements only: the reliability harness reads them without a service
+    from shared.service import Runtime
 
 REPLIES_DUE = """
 SELECT count(*), extract(epoch FROM now() - min(next_attempt_at))::float8

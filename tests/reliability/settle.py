@@ -15,6 +15,8 @@ import httpx
 
 from ecrm.status import replay
 from ecrm.topology import service_url
+from services.campaigns import queues as campaigns_queues
+from services.interactions import queues as interactions_queues
 from shared import outbox
 from shared.kafka_admin import consumer_lag
 from shared.settings import Settings
@@ -44,6 +46,7 @@ async def _count(
 
 
 def _query(sql: str) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+    """The first column of `sql`'s row: a count (the services' work queues answer one first)."""
     return lambda conn: conn.fetchval(sql)
 
 
@@ -59,23 +62,17 @@ async def pending_mail(settings: Settings) -> int | None:
 
 async def launching(settings: Settings) -> int | None:
     """Campaigns sent whose recipients campaigns is still finding."""
-    return await _count(
-        settings, "campaigns", _query("SELECT count(*) FROM campaigns WHERE status = 'launching'")
-    )
+    return await _count(settings, "campaigns", _query(campaigns_queues.CAMPAIGNS_LAUNCHING))
 
 
 async def building(settings: Settings) -> int | None:
     """Segments whose full build is still running (a chunk of customers a transaction)."""
-    return await _count(
-        settings,
-        "campaigns",
-        _query("SELECT count(*) FROM segments WHERE building_since IS NOT NULL"),
-    )
+    return await _count(settings, "campaigns", _query(campaigns_queues.SEGMENTS_BUILDING))
 
 
 async def pending_metrics(settings: Settings) -> int | None:
     """Customers whose figures interactions has still to recompute and publish."""
-    return await _count(settings, "interactions", _query("SELECT count(*) FROM metrics_pending"))
+    return await _count(settings, "interactions", _query(interactions_queues.METRICS_PENDING))
 
 
 async def _lag(settings: Settings, service: str, topics: list[str]) -> int | None:

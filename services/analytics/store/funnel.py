@@ -26,11 +26,17 @@ STAGES = frozenset({"sent_at", "opened_at", "clicked_at", "bounced_at"})
 # as it was taken away. The statement's CTEs share one snapshot, so `before` is the rows as they
 # were; analytics' one consumer is their one writer, so nothing changes them in between.
 _ROW = "campaign_id, journey_id, sent_at, opened_at, clicked_at, unsubscribed_at, bounced_at"
+
+
+def _row_of(alias: str) -> str:
+    return ", ".join(f"{alias}.{column}" for column in _ROW.split(", "))
+
+
 _COUNT_CHANGES = f"""
 , sides AS (
   SELECT 1 AS sign, {_ROW} FROM changed
   UNION ALL
-  SELECT -1, {", ".join(f"b.{c}" for c in _ROW.split(", "))}
+  SELECT -1, {_row_of("b")}
   FROM before b JOIN changed USING (message_id)
 ), counted AS (
   INSERT INTO funnel_figures AS f (campaign_id, journey_id, day, sent, opened, clicked,
@@ -176,7 +182,7 @@ WITH found AS (
     RETURNING m.message_id, {prefixed}
 )"""
     + _COUNT_CHANGES
-).format(row=_ROW, prefixed=", ".join(f"m.{c}" for c in _ROW.split(", ")))
+).format(row=_ROW, prefixed=_row_of("m"))
 
 
 async def _attribute_pending(conn: asyncpg.Connection, customer_ids: list[str]) -> None:
