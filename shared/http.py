@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared import metrics
 from shared.db import UNAVAILABLE
@@ -67,6 +68,18 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     return Problem(422, "Invalid request", f"invalid field(s): {fields}", errors=errors)
 
 
+def _allowed_methods(request: Request) -> str:
+    """RFC 9110 wants every method of the resource in a 405's Allow header; Starlette names only
+    those of the first route on the path, and FastAPI makes a route of each method."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSON:
@@ -87,7 +100,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
-        return problem_response(Problem(exc.status_code, title, str(exc.detail)), request)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        problem = Problem(exc.status_code, title, str(exc.detail), headers=headers)
+        return problem_response(problem, request)
 
     @app.exception_handler(asyncpg.exceptions.UntranslatableCharacterError)
     @app.exception_handler(asyncpg.exceptions.CharacterNotInRepertoireError)

@@ -6,15 +6,16 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from shared.inputs import PatchInput, StrictInput, omittable
 from shared.text import single_line
 
 Trigger = Literal["customer_created", "ticket_resolved", "order_placed"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+class _Strict(StrictInput):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 def check_from(value: str | None) -> str | None:
@@ -31,9 +32,9 @@ class SegmentIn(_Strict):
     rule: Any
 
 
-class SegmentPatch(_Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    rule: Any = None
+class SegmentPatch(PatchInput):
+    name: str = omittable(min_length=1, max_length=200)
+    rule: dict[str, Any] = omittable()
 
 
 class PreviewIn(_Strict):
@@ -81,7 +82,7 @@ class JourneyIn(_MailIn):
     enabled: bool = True
 
 
-class JourneyPatch(_Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    enabled: bool | None = None
-    delay_seconds: int | None = Field(default=None, ge=0, le=90 * 86400)
+class JourneyPatch(PatchInput):
+    name: str = omittable(min_length=1, max_length=200)
+    enabled: bool = omittable()
+    delay_seconds: int = omittable(ge=0, le=90 * 86400)

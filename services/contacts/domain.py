@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from shared.inputs import PatchInput, StrictInput, omittable
 from shared.text import single_line
 
 ConsentState = Literal["subscribed", "unsubscribed", "unknown"]
@@ -58,11 +59,7 @@ def normalise_tags(tags: list[str]) -> list[str]:
     return list(seen)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class _Editable(_Strict):
+class _Editable(StrictInput):
     phone: str | None = Field(default=None, max_length=40)
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
@@ -105,8 +102,11 @@ class CustomerIn(_Editable):
         return normalise_email(v) if v else None
 
 
-class CustomerPatch(_Editable):
+class CustomerPatch(PatchInput, _Editable):
     email: str | None = Field(default=None, max_length=320)
+    tags: list[str] = omittable()
+    attributes: dict[str, Any] = omittable()
+    stage: Stage = omittable()
 
     @field_validator("email")
     @classmethod
@@ -114,7 +114,7 @@ class CustomerPatch(_Editable):
         return normalise_email(v) if v else None
 
 
-class IdentityIn(_Strict):
+class IdentityIn(StrictInput):
     kind: IdentityKind
     value: str = Field(min_length=1, max_length=200)
 
@@ -125,7 +125,7 @@ class IdentityIn(_Strict):
         return normalise_email(v) if info.data.get("kind") == "email" else v
 
 
-class IdentifyIn(_Strict):
+class IdentifyIn(StrictInput):
     """Find-or-create by email and/or external identities."""
 
     email: str | None = Field(default=None, max_length=320)
@@ -138,14 +138,14 @@ class IdentifyIn(_Strict):
         return normalise_email(v) if v else None
 
 
-class ConsentIn(_Strict):
+class ConsentIn(StrictInput):
     channel: Channel
     state: ConsentState
     source: str = Field(default="api", max_length=64)
     legal_basis: str | None = Field(default=None, max_length=64)
 
 
-class MergeIn(_Strict):
+class MergeIn(StrictInput):
     merged_id: str
 
 

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from shared.inputs import PatchInput, StrictInput, omittable
 from shared.text import single_line
 
 Status = Literal["new", "open", "pending", "resolved", "closed"]
@@ -105,15 +106,11 @@ class Attachment:
     data: bytes
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 def _tags(value: list[str] | None) -> list[str] | None:
     return normalise_tags(value) if value is not None else None
 
 
-class TicketIn(_Strict):
+class TicketIn(StrictInput):
     """Opened by an agent (`api`) or by a web form on behalf of a customer (`web`)."""
 
     subject: str = Field(min_length=1, max_length=500)
@@ -141,19 +138,19 @@ class TicketIn(_Strict):
         return _tags(v)
 
 
-class TicketPatch(_Strict):
-    subject: str | None = Field(default=None, min_length=1, max_length=500)
+class TicketPatch(PatchInput):
+    subject: str = omittable(min_length=1, max_length=500)
 
     @field_validator("subject")
     @classmethod
-    def _subject(cls, v: str | None) -> str | None:
-        return single_line(v)
+    def _subject(cls, v: str) -> str:
+        return single_line(v) or v
 
-    status: Status | None = None
-    priority: Priority | None = None
+    status: Status = omittable()
+    priority: Priority = omittable()
     assignee: str | None = Field(default=None, max_length=200)
     team: str | None = Field(default=None, max_length=200)
-    tags: list[str] | None = None
+    tags: list[str] = omittable()
 
     @field_validator("tags")
     @classmethod
@@ -161,22 +158,22 @@ class TicketPatch(_Strict):
         return _tags(v)
 
 
-class MessageIn(_Strict):
+class MessageIn(StrictInput):
     body: str = Field(min_length=1, max_length=100_000)
     visibility: Visibility = "public"
     author_kind: AuthorKind = "agent"
     author: str | None = Field(default=None, max_length=320)
 
 
-class MergeIn(_Strict):
+class MergeIn(StrictInput):
     merged_id: str = Field(min_length=1, max_length=64)
 
 
-class SlaPolicyIn(_Strict):
+class SlaPolicyIn(StrictInput):
     first_response_seconds: int = Field(ge=1, le=365 * 86400)
     resolution_seconds: int = Field(ge=1, le=365 * 86400)
 
 
-class RatingIn(_Strict):
+class RatingIn(StrictInput):
     rating: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=5000)

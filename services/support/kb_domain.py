@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from services.support.domain import normalise_tags
+from shared.inputs import PatchInput, StrictInput, omittable
 
 ArticleStatus = Literal["draft", "published"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ArticleIn(_Strict):
+class ArticleIn(StrictInput):
     title: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1, max_length=200_000)
     category: str | None = Field(default=None, max_length=100)
@@ -28,14 +25,14 @@ class ArticleIn(_Strict):
         return normalise_tags(v)
 
 
-class ArticlePatch(_Strict):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    body: str | None = Field(default=None, min_length=1, max_length=200_000)
+class ArticlePatch(PatchInput):
+    title: str = omittable(min_length=1, max_length=300)
+    body: str = omittable(min_length=1, max_length=200_000)
     category: str | None = Field(default=None, max_length=100)
-    tags: list[str] | None = None
-    status: ArticleStatus | None = None
+    tags: list[str] = omittable()
+    status: ArticleStatus = omittable()
 
     @field_validator("tags")
     @classmethod
-    def _tags(cls, v: list[str] | None) -> list[str] | None:
-        return normalise_tags(v) if v is not None else None
+    def _tags(cls, v: list[str]) -> list[str]:
+        return normalise_tags(v)

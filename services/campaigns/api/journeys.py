@@ -51,9 +51,7 @@ async def get_journey(journey_id: str, request: Request) -> dict[str, Any]:
 @router.patch("/{journey_id}", **WRITE)
 async def patch_journey(journey_id: str, body: JourneyPatch, request: Request) -> dict[str, Any]:
     async with pool(request).acquire() as conn:
-        return await journeys.update(
-            conn, path_id(journey_id, "journey"), body.model_dump(exclude_unset=True)
-        )
+        return await journeys.update(conn, path_id(journey_id, "journey"), body.changes())
 
 
 @router.get("/{journey_id}/stats", **READ)

@@ -139,8 +139,7 @@ async def patch(
         if row is None:
             raise not_found("customer", customer_id)
         require_version("customer", row["version"], if_match)
-        changes = body.model_dump(exclude_unset=True)
-        changes = {k: v for k, v in changes.items() if v != row[k]}
+        changes = {k: v for k, v in body.changes().items() if v != row[k]}
         if changes.get("email"):
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext($1))", f"email:{changes['email']}"

@@ -80,9 +80,7 @@ async def patch_account(
     request: Request,
     if_match_header: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> JSON:
-    changes = body.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is None:
-        raise invalid("name", "an account needs a name")
+    changes = body.changes()
     async with pool(request).acquire() as conn:
         row = await accounts.patch(
             conn, path_id(account_id, "account"), changes, if_match(if_match_header)

@@ -21,7 +21,7 @@ from services.sales.api.common import (
 )
 from services.sales.domain.deals import ActivityIn, ActivityPatch, DealIn, DealPatch
 from services.sales.store import activities, deals
-from shared.errors import invalid, not_found
+from shared.errors import not_found
 from shared.http import JSON, service_router
 from shared.pagination import encode_cursor, page
 
@@ -105,9 +105,6 @@ async def patch_deal(
 ) -> JSON:
     ident = path_id(deal_id, "deal")
     fields = body.model_dump(exclude_unset=True, exclude={"stage", "lost_reason"})
-    for required in ("name", "amount", "currency"):
-        if required in fields and fields[required] is None:
-            raise invalid(required, "cannot be removed")
     if "account_id" in fields:
         fields["account_id"] = field_id(fields["account_id"], "account_id")
     change = deals.DealChange(fields, body.stage, body.lost_reason)

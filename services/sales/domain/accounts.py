@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from shared.inputs import PatchInput, StrictInput, omittable
 
 # Free and public mailbox providers: an address there says nothing about the employer.
 PUBLIC_MAIL_DOMAINS = frozenset(
@@ -94,11 +96,7 @@ def email_domain(email: str | None) -> str | None:
     return None if domain in PUBLIC_MAIL_DOMAINS else domain
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class _AccountFields(_Strict):
+class _AccountFields(StrictInput):
     domain: str | None = Field(default=None, max_length=300)
     industry: str | None = Field(default=None, max_length=100)
     size: str | None = Field(default=None, max_length=40)
@@ -119,5 +117,5 @@ class AccountIn(_AccountFields):
     name: str = Field(min_length=1, max_length=200)
 
 
-class AccountPatch(_AccountFields):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class AccountPatch(PatchInput, _AccountFields):
+    name: str = omittable(min_length=1, max_length=200)

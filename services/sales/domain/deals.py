@@ -8,7 +8,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
+
+from shared.inputs import PatchInput, StrictInput, omittable
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -23,11 +25,7 @@ class Stage:
     outcome: str | None  # "won", "lost" or None for an open stage
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class StageIn(_Strict):
+class StageIn(StrictInput):
     name: str = Field(min_length=1, max_length=63)
     probability: float = Field(ge=0, le=1)
     outcome: Literal["won", "lost"] | None = None
@@ -41,7 +39,7 @@ class StageIn(_Strict):
         return v
 
 
-class PipelineIn(_Strict):
+class PipelineIn(StrictInput):
     """Open stages in order; the closing stages `won` and `lost` are added when not given."""
 
     id: str | None = Field(default=None, max_length=63)
@@ -95,7 +93,7 @@ def _currency(v: str | None) -> str | None:
     return v
 
 
-class _DealFields(_Strict):
+class _DealFields(StrictInput):
     amount: Decimal | None = Field(default=None, ge=0, le=Decimal("1e15"), decimal_places=2)
     currency: str | None = None
     account_id: str | None = None
@@ -116,13 +114,15 @@ class DealIn(_DealFields):
     pipeline_id: str = "default"
 
 
-class DealPatch(_DealFields):
-    name: str | None = Field(default=None, min_length=1, max_length=300)
-    stage: str | None = Field(default=None, max_length=63)
+class DealPatch(PatchInput, _DealFields):
+    name: str = omittable(min_length=1, max_length=300)
+    amount: Decimal = omittable(ge=0, le=Decimal("1e15"), decimal_places=2)
+    currency: str = omittable()
+    stage: str = omittable(max_length=63)
     lost_reason: str | None = Field(default=None, min_length=1, max_length=500)
 
 
-class ActivityIn(_Strict):
+class ActivityIn(StrictInput):
     kind: ActivityKind
     subject: str = Field(min_length=1, max_length=300)
     body: str | None = Field(default=None, max_length=20000)
@@ -138,7 +138,7 @@ class ActivityIn(_Strict):
         return v
 
 
-class ActivityPatch(_Strict):
+class ActivityPatch(StrictInput):
     done: bool
 
 

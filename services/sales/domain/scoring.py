@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from shared.inputs import StrictInput
 
 RuleKind = Literal[
     "track", "page", "email_opened", "email_clicked", "order_placed", "ticket_opened"
@@ -157,14 +159,10 @@ def _parse_time(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 TRIGGERS = ("event", "page", "email", "order", "ticket")
 
 
-class RuleIn(_Strict):
+class RuleIn(StrictInput):
     """Exactly one trigger: `event` (a track name), `page` (a path, `/blog/*` for a prefix),
     `email` (opened|clicked), `order` (placed) or `ticket` (opened)."""
 
@@ -190,5 +188,5 @@ class RuleIn(_Strict):
         return ("order_placed", "") if self.order else ("ticket_opened", "")
 
 
-class SettingsIn(_Strict):
+class SettingsIn(StrictInput):
     qualify_at: float = Field(gt=0, le=1_000_000)

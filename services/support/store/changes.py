@@ -29,11 +29,7 @@ async def patch_ticket(
     async with conn.transaction():
         ticket = await writable(conn, ticket_id)
         check_version(ticket, if_match)
-        wanted = body.model_dump(exclude_unset=True)
-        if "status" in wanted and wanted["status"] is None:
-            raise invalid("status", "a ticket always has a status")
-        if "priority" in wanted and wanted["priority"] is None:
-            raise invalid("priority", "a ticket always has a priority")
+        wanted = body.changes()
         changes = {k: v for k, v in wanted.items() if v != _current(ticket, k)}
         target = changes.pop("status", None)
         if target is not None and (error := transition_error(ticket["status"], target)):

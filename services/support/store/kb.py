@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.support.kb_domain import ArticleIn, ArticlePatch
-from shared.errors import invalid, not_found, require_version
+from shared.errors import not_found, require_version
 from shared.ids import uuid7
 
 COLUMNS = (
@@ -78,10 +78,7 @@ async def patch(
         if row is None:
             raise not_found("article", article_id)
         require_version("article", row["version"], if_match)
-        changes = body.model_dump(exclude_unset=True)
-        for required in ("title", "body", "status"):
-            if required in changes and changes[required] is None:
-                raise invalid(required, "cannot be null")
+        changes = body.changes()
         if not changes:
             return row
         columns = list(changes)
