@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from ecrm import status as status_mod
@@ -138,6 +139,51 @@ def demo(
         raise typer.BadParameter("give --minutes or --seconds, not both")
     duration = seconds if seconds is not None else 60 * (minutes if minutes is not None else 2)
     raise typer.Exit(run_demo(get_settings(), customers, duration, seed))
+
+
+@app.command("import")
+def import_customers(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a CSV file")],
+    update: Annotated[
+        str, typer.Option(help="fill: only what customers lack; overwrite: what the file names")
+    ] = "fill",
+    legal_basis: Annotated[
+        str | None, typer.Option(help="recorded with the consent the file gives")
+    ] = None,
+) -> None:
+    """Import customers from a CSV file of any size (in parts, through the gateway); refused
+    rows are listed by their line. Running it again is safe."""
+    from ecrm.demo import DemoError, secrets_of
+    from ecrm.importer import ImportFailed, Totals, import_file
+
+    if update not in ("fill", "overwrite"):
+        raise typer.BadParameter("fill or overwrite", param_hint="--update")
+    settings = get_settings()
+    try:
+        token, _ = secrets_of(settings)
+    except DemoError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    params = {"update": update} | ({"legal_basis": legal_basis} if legal_basis else {})
+
+    def progress(part: int, totals: Totals) -> None:
+        done = totals.created + totals.updated + totals.unchanged + len(totals.rejected)
+        typer.echo(f"part {part}: {done} rows", err=True)
+
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=settings.public_base_url, headers=headers, timeout=60) as client:
+        try:
+            totals = import_file(client, path, params, progress)
+        except ImportFailed as exc:
+            typer.echo(f"ecrm import: {exc}; the parts before it are imported", err=True)
+            raise typer.Exit(2) from None
+    for refused in totals.rejected:
+        reasons = "; ".join(f"{e['field']}: {e['message']}" for e in refused["errors"])
+        typer.echo(f"line {refused['row']}: {reasons}")
+    typer.echo(
+        f"created {totals.created}, updated {totals.updated}, unchanged {totals.unchanged},"
+        f" refused {len(totals.rejected)}"
+    )
+    raise typer.Exit(1 if totals.rejected else 0)
 
 
 @app.command()

@@ -46,13 +46,41 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSON:
     )
 
 
+def too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "Payload too large",
+        f"the body exceeds {limit // 1024} KB",
+        errors=[{"field": "body", "message": f"at most {limit // 1024} KB"}],
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body; 413 as soon as it passes `limit` bytes (declared or received)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise too_large(limit)
+    return bytes(raw)
+
+
+def field_errors(errors: list[Any]) -> list[dict[str, str]]:
+    """pydantic's errors as the problem documents' `errors`: the field's path and the message."""
+    return [
+        {"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
+    ]
+
+
 def _field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "body"
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
-    errors = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":
             return Problem(
@@ -61,9 +89,7 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
                 "the request body is not valid JSON",
                 errors=[{"field": "body", "message": err.get("msg", "invalid JSON")}],
             )
-        errors.append(
-            {"field": _field_of(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
-        )
+    errors = field_errors(list(exc.errors()))
     fields = ", ".join(e["field"] for e in errors)
     return Problem(422, "Invalid request", f"invalid field(s): {fields}", errors=errors)
 

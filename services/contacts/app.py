@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.contacts import api, consumers, privacy_api, privacy_consumers, queues
+from services.contacts import api, consumers, import_api, privacy_api, privacy_consumers, queues
 from shared.events import contacts as events
 from shared.events.privacy import ANSWERS, CustomerErased, CustomersUnmerged, ExportRequested
 from shared.service import Runtime, create_app
@@ -25,6 +25,6 @@ queues.register(runtime)
 privacy_consumers.register(runtime)
 app = create_app(
     runtime,
-    [api.router, privacy_api.router],
+    [api.router, import_api.router, privacy_api.router],
     description="Customers, consent, identities and merges; privacy requests.",
 )

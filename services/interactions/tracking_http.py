@@ -13,6 +13,7 @@ from fastapi import Request
 
 from services.interactions.store.write_keys import WriteKeys
 from shared.errors import Problem
+from shared.http import read_body, too_large
 
 
 def write_keys(request: Request) -> list[str]:
@@ -61,26 +62,10 @@ def unauthorized(detail: str) -> Problem:
     )
 
 
-def too_large(limit: int) -> Problem:
-    return Problem(
-        413,
-        "Payload too large",
-        f"the body exceeds {limit // 1024} KB",
-        errors=[{"field": "body", "message": f"at most {limit // 1024} KB"}],
-    )
-
-
 async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object, decompressed; 413 past `limit` bytes (after decompression)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large(limit)
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > limit:
-            raise too_large(limit)
-    body = _decoded(bytes(raw), request.headers.get("content-encoding", ""), limit)
+    raw = await read_body(request, limit)
+    body = _decoded(raw, request.headers.get("content-encoding", ""), limit)
     try:
         parsed = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:

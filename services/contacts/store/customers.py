@@ -32,7 +32,11 @@ RETURNING {COLUMNS}
 
 
 async def insert_customer(
-    conn: asyncpg.Connection, fields: dict[str, Any], consent: dict[str, str], source: str
+    conn: asyncpg.Connection,
+    fields: dict[str, Any],
+    consent: dict[str, str],
+    source: str,
+    legal_basis: str | None = None,
 ) -> asyncpg.Record:
     """Insert a customer and queue CustomerCreated (+ ConsentChanged per channel given)."""
     now = datetime.now(UTC)
@@ -56,7 +60,7 @@ async def insert_customer(
         raise conflict("a customer with this email already exists", field="email") from None
     events: list[Any] = [created_event(row)]
     for channel, state in consent.items():
-        await _record_consent(conn, row["id"], channel, state, source, None, now)
+        await _record_consent(conn, row["id"], channel, state, source, legal_basis, now)
         events.append(
             ConsentChanged(
                 customer_id=str(row["id"]), channel=channel, state=state, source=source, at=now
@@ -196,25 +200,37 @@ async def set_consent(
         row = await resolve(conn, customer_id, lock=True)
         if row is None:
             raise not_found("customer", customer_id)
-        current = (row["consent"] or {}).get(channel, {}).get("state")
-        if current == state:
-            return row
-        now = datetime.now(UTC)
-        consent = {**(row["consent"] or {}), channel: consent_entry(state, source, now)}
-        updated = await conn.fetchrow(
-            "UPDATE customers SET consent = $2, version = version + 1, updated_at = now()"
-            f" WHERE id = $1 RETURNING {COLUMNS}",
-            row["id"],
-            consent,
-        )
-        await _record_consent(conn, row["id"], channel, state, source, legal_basis, now)
-        await outbox.add(
-            conn,
-            ConsentChanged(
-                customer_id=str(row["id"]), channel=channel, state=state, source=source, at=now
-            ),
-        )
-        return updated
+        return await apply_consent(conn, row, channel, state, source, legal_basis)
+
+
+async def apply_consent(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    channel: str,
+    state: str,
+    source: str,
+    legal_basis: str | None,
+) -> asyncpg.Record:
+    """A channel's consent for a customer row (locked by the caller): its history and event."""
+    current = (row["consent"] or {}).get(channel, {}).get("state")
+    if current == state:
+        return row
+    now = datetime.now(UTC)
+    consent = {**(row["consent"] or {}), channel: consent_entry(state, source, now)}
+    updated = await conn.fetchrow(
+        "UPDATE customers SET consent = $2, version = version + 1, updated_at = now()"
+        f" WHERE id = $1 RETURNING {COLUMNS}",
+        row["id"],
+        consent,
+    )
+    await _record_consent(conn, row["id"], channel, state, source, legal_basis, now)
+    await outbox.add(
+        conn,
+        ConsentChanged(
+            customer_id=str(row["id"]), channel=channel, state=state, source=source, at=now
+        ),
+    )
+    return updated
 
 
 async def _record_consent(

@@ -1,0 +1,87 @@
+"""Importing customers: each row found by its keys (under their advisory locks, as identify
+takes them) and created or brought up to date, in a savepoint of its own so that one refused
+row leaves the others of its batch alone."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import asyncpg
+
+from services.contacts.domain import CustomerIn
+from services.contacts.imports import RowError, changes_for, consent_to_apply
+from services.contacts.store.customers import (
+    apply_changes,
+    apply_consent,
+    insert_customer,
+    link_identity,
+)
+from services.contacts.store.rows import find_by_email, find_by_identity
+
+Outcome = Literal["created", "updated", "unchanged"]
+EDITABLE = {"phone", "first_name", "last_name", "company", "stage", "tags", "attributes"}
+
+
+def keys_of(row: CustomerIn) -> set[str]:
+    """The advisory lock keys of a row, as identify names them."""
+    keys = {f"{i.kind}:{i.value}" for i in row.identities}
+    if row.email:
+        keys.add(f"email:{row.email}")
+    return keys
+
+
+async def lock_keys(conn: asyncpg.Connection, keys: set[str]) -> None:
+    """All at once and in order, as identify takes its own: whoever holds some of these keys
+    never waits for one of them held by someone waiting on it, so imports cannot deadlock."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k", sorted(keys)
+    )
+
+
+async def import_row(
+    conn: asyncpg.Connection, row: CustomerIn, *, overwrite: bool, legal_basis: str | None
+) -> Outcome:
+    """The caller holds the row's keys (`lock_keys`) in its transaction. Raises RowError (or a
+    Problem) for a refused row, having changed nothing."""
+    async with conn.transaction():
+        found, unlinked = await _owner(conn, row)
+        fields = row.model_dump(include=EDITABLE, exclude_none=True) | {"email": row.email}
+        if found is None:
+            created = await insert_customer(conn, fields, dict(row.consent), "import", legal_basis)
+            for ident in row.identities:
+                await link_identity(
+                    conn, created["id"], ident.kind, ident.value, None, created=True
+                )
+            return "created"
+        changes = changes_for(found, fields, overwrite)
+        consent = consent_to_apply(found["consent"] or {}, row.consent)
+        if not (changes or consent or unlinked):
+            return "unchanged"
+        if changes:
+            found = await apply_changes(conn, found, changes)
+        for channel, state in consent.items():
+            found = await apply_consent(conn, found, channel, state, "import", legal_basis)
+        for kind, value in unlinked:
+            await link_identity(conn, found["id"], kind, value, None)
+        return "updated"
+
+
+async def _owner(
+    conn: asyncpg.Connection, row: CustomerIn
+) -> tuple[asyncpg.Record | None, list[tuple[str, str]]]:
+    """The one live customer the row's keys lead to (None: a new customer), and the row's
+    identities nobody holds yet. Keys leading to two customers refuse the row."""
+    found = await find_by_email(conn, row.email) if row.email else None
+    unlinked = []
+    for ident in row.identities:
+        if ident.kind == "email":
+            owner = await find_by_email(conn, ident.value)
+        else:
+            owner = await find_by_identity(conn, ident.kind, ident.value)
+        if owner is None:
+            unlinked.append((ident.kind, ident.value))
+        elif found is None:
+            found = owner
+        elif owner["id"] != found["id"]:
+            raise RowError("identities", f"{ident.kind} {ident.value!r} is another customer's")
+    return found, unlinked
