@@ -16,7 +16,13 @@ from pydantic import ValidationError
 
 from services.contacts.domain import CustomerIn
 from services.contacts.imports import MAX_ROWS, ColumnError, RowError, rows_from_csv
-from services.contacts.store.imports import Outcome, import_row, keys_of, lock_keys
+from services.contacts.store.imports import (
+    Outcome,
+    erased_keys,
+    import_row,
+    keys_of,
+    lock_keys,
+)
 from shared.auth import scoped
 from shared.errors import Problem, invalid
 from shared.http import JSON, field_errors, read_body, service_router
@@ -25,7 +31,9 @@ router = service_router("/api/v1/customers", "customers")
 MAX_BYTES = 5 * 1024 * 1024  # the gateway's own limit
 BATCH = 200
 DEADLOCK_ATTEMPTS = 3
+ERASED = "names a person whose data was erased: add them back one at a time, if they ask to"
 Rows = list[tuple[int, dict[str, Any] | RowError]]
+Valid = CustomerIn | list[dict[str, str]]  # a row to import, or the errors that refuse it
 
 _BODY = {
     "required": True,
@@ -86,7 +94,7 @@ async def _apply_batch(
     """One transaction, which takes every key of its rows first. A deadlock with another writer
     (a PATCH changing an address locks the row, then the address) aborts one of the two: the
     batch then starts again."""
-    rows = [_valid(raw) for _, raw in batch]
+    rows = await _not_erased(conn, [_valid(raw) for _, raw in batch])
     keys = set().union(*(keys_of(row) for row in rows if isinstance(row, CustomerIn)))
     attempt = 1
     while True:
@@ -100,7 +108,16 @@ async def _apply_batch(
             attempt += 1
 
 
-def _valid(raw: dict[str, Any] | RowError) -> CustomerIn | list[dict[str, str]]:
+async def _not_erased(conn: Any, rows: list[Valid]) -> list[Valid]:
+    erased = iter(await erased_keys(conn, [row for row in rows if isinstance(row, CustomerIn)]))
+    out: list[Valid] = []
+    for row in rows:
+        field = next(erased) if isinstance(row, CustomerIn) else None
+        out.append([{"field": field, "message": ERASED}] if field else row)
+    return out
+
+
+def _valid(raw: dict[str, Any] | RowError) -> Valid:
     """The row as a customer, or the errors that refuse it."""
     if isinstance(raw, RowError):
         return [{"field": raw.field, "message": str(raw)}]

@@ -17,9 +17,26 @@ from services.contacts.store.customers import (
     link_identity,
 )
 from services.contacts.store.rows import find_by_email, find_by_identity
+from shared.privacy import email_hash, erased_among, identity_hash
 
 Outcome = Literal["created", "updated", "unchanged"]
 EDITABLE = {"phone", "first_name", "last_name", "company", "stage", "tags", "attributes"}
+
+
+async def erased_keys(conn: asyncpg.Connection, rows: list[CustomerIn]) -> list[str | None]:
+    """For each row, the field that names an erased person (`email` or `identities`), or None.
+    An import is how an old list comes back: it must not bring back someone who was erased."""
+    named = [_hashes(row) for row in rows]
+    gone = await erased_among(conn, {h for hashes in named for h in hashes})
+    return [next((f for h, f in hashes.items() if h in gone), None) for hashes in named]
+
+
+def _hashes(row: CustomerIn) -> dict[str, str]:
+    out = {email_hash(row.email): "email"} if row.email else {}
+    for ident in row.identities:
+        hashed = email_hash(ident.value) if ident.kind == "email" else identity_hash(ident.value)
+        out.setdefault(hashed, "identities")
+    return out
 
 
 def keys_of(row: CustomerIn) -> set[str]:

@@ -9,7 +9,7 @@ import uuid
 
 import asyncpg
 
-from tests.support.events import wait_for_events
+from tests.support.events import eventually, wait_for_events
 
 CSV = {"Content-Type": "text/csv"}
 JSON_BODY = {"Content-Type": "application/json"}
@@ -225,3 +225,28 @@ async def test_importing_needs_the_write_scope(infra, contacts, http):
     response = await _import(http, contacts, reader, _csv("email", "a@example.com"))
     assert response.status_code == 403
     assert (await _import(http, contacts, {}, _csv("email", "a@example.com"))).status_code == 401
+
+
+async def test_an_import_does_not_bring_back_an_erased_person(contacts, http, auth, email):
+    loyalty = f"L-{uuid.uuid4().hex[:8]}"
+    body = {"email": email, "identities": [{"kind": "loyalty_id", "value": loyalty}]}
+    created = await http.post(f"{contacts}/api/v1/customers", json=body, headers=auth)
+    customer = created.json()["id"]
+    erased = await http.post(f"{contacts}/api/v1/customers/{customer}/erase", headers=auth)
+    assert erased.status_code == 202, erased.text
+
+    async def gone() -> bool:
+        found = await http.get(f"{contacts}/api/v1/customers/{customer}", headers=auth)
+        return found.status_code == 404
+
+    assert await eventually(gone)
+    other = f"n.{email}"
+    rows = ["email,loyalty_id", f"{email.upper()},", f",{loyalty}", f"{other},"]
+    result = (await _import(http, contacts, auth, _csv(*rows))).json()
+    assert result["created"] == 1
+    assert [(r["row"], r["errors"][0]["field"]) for r in result["rejected"]] == [
+        (2, "email"),
+        (3, "identities"),
+    ]
+    listed = await http.get(f"{contacts}/api/v1/customers", params={"email": email}, headers=auth)
+    assert listed.json()["items"] == []
