@@ -74,6 +74,14 @@ async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
     )
 
 
+def _asks_confirmation(change: Change) -> bool:
+    """Email consent asked for and not confirmed yet: the double opt-in journeys start."""
+    return isinstance(change, ConsentChanged) and (change.channel, change.state) == (
+        "email",
+        "pending",
+    )
+
+
 async def _apply_wave(conn: asyncpg.Connection, wave: list[tuple[str, Change]]) -> set[str]:
     """The wave's changes; returns the customers to re-evaluate: all but those whose figures came
     with the same orders and total spent (no rule reads the rest of the figures)."""
@@ -87,6 +95,9 @@ async def _apply_wave(conn: asyncpg.Connection, wave: list[tuple[str, Change]]) 
         await journeys.trigger_each(conn, "customer_created", created)
     if consents:
         await audience.set_consents(conn, [(c.customer_id, c.channel, c.state) for c in consents])
+        asked = [(eid, c.customer_id) for eid, c in wave if _asks_confirmation(c)]
+        if asked:
+            await journeys.trigger_each(conn, "consent_pending", asked)
     changed = {c.customer_id for _, c in wave if not isinstance(c, CustomerMetricsChanged)}
     if figures:
         changed |= await audience.set_metrics(

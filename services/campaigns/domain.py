@@ -6,12 +6,12 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.inputs import PatchInput, StrictInput, omittable
 from shared.text import single_line
 
-Trigger = Literal["customer_created", "ticket_resolved", "order_placed"]
+Trigger = Literal["customer_created", "ticket_resolved", "order_placed", "consent_pending"]
 
 
 class _Strict(StrictInput):
@@ -78,8 +78,17 @@ class JourneyIn(_MailIn):
     trigger: Trigger
     delay_seconds: int = Field(default=0, ge=0, le=90 * 86400)
     condition: Any = None
-    transactional: bool = False
+    transactional: bool = Field(default=False, validate_default=True)
     enabled: bool = True
+
+    @field_validator("transactional")
+    @classmethod
+    def _confirmations_are_transactional(cls, v: bool, info: ValidationInfo) -> bool:
+        # A double opt-in mail goes to people who have not subscribed (yet): only a
+        # transactional mail may, and a marketing journey would skip every one of them.
+        if info.data.get("trigger") == "consent_pending" and not v:
+            raise ValueError("a consent_pending journey asks for consent: it must be transactional")
+        return v
 
 
 class JourneyPatch(PatchInput):

@@ -30,6 +30,7 @@ SAMPLE = {
     "total_spent": 10.0,
     "event": {},
     "unsubscribe_url": "https://example.com/u/x",
+    "confirm_url": "https://example.com/u/confirm/x",
 }
 
 

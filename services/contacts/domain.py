@@ -9,10 +9,10 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, ValidationInfo, field_validator
 
+from shared.events.contacts import ConsentState
 from shared.inputs import PatchInput, StrictInput, omittable
 from shared.text import single_line
 
-ConsentState = Literal["subscribed", "unsubscribed", "unknown"]
 Channel = Literal["email", "sms", "phone", "push"]
 Stage = Literal[
     "subscriber",
@@ -203,15 +203,24 @@ def merged_fields(survivor: dict[str, Any], merged: dict[str, Any]) -> dict[str,
     consent = dict(survivor.get("consent") or {})
     for channel, entry in (merged.get("consent") or {}).items():
         mine = consent.get(channel)
-        if mine is None or mine.get("state") == "unknown" or _newer(entry, mine):
+        if _takes_over(entry, mine):
             consent[channel] = entry
     if consent != (survivor.get("consent") or {}):
         out["consent"] = consent
     return out
 
 
-def _newer(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a.get("state") != "unknown" and str(a.get("at", "")) > str(b.get("at", ""))
+DECIDED = ("subscribed", "unsubscribed")
+
+
+def _takes_over(entry: dict[str, Any], mine: dict[str, Any] | None) -> bool:
+    """The merged customer's consent for a channel replaces the survivor's when the survivor has
+    none, or a request still unconfirmed and the merged one a decision, or an older decision."""
+    if mine is None or mine.get("state") == "unknown":
+        return True
+    if entry.get("state") not in DECIDED:
+        return False
+    return mine.get("state") == "pending" or str(entry.get("at", "")) > str(mine.get("at", ""))
 
 
 STAGE_ORDER = [

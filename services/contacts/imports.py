@@ -121,11 +121,12 @@ def _attributes(current: dict[str, Any], given: dict[str, Any], overwrite: bool)
 
 
 def consent_to_apply(current: Mapping[str, Any], given: Mapping[str, str]) -> dict[str, str]:
-    """Withdrawal always applies; a subscription only where the customer has no state yet."""
+    """Withdrawal always applies; a subscription (or a request to confirm one, `pending`) only
+    where the customer has no state yet."""
     out = {}
     for channel, state in given.items():
         now = (current.get(channel) or {}).get("state", "unknown")
         withdrawn = state == "unsubscribed" and now != "unsubscribed"
-        if withdrawn or (state == "subscribed" and now == "unknown"):
+        if withdrawn or (state in ("subscribed", "pending") and now == "unknown"):
             out[channel] = state
     return out

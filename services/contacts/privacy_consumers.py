@@ -1,6 +1,7 @@
 """Contacts tracks the privacy requests it fanned out: every service's answer is recorded, and a
-request completes when all expected services answered. It also applies unsubscribe requests
-from the campaigns' links to the consent record (source `unsubscribe_link`).
+request completes when all expected services answered. It also applies what the campaigns'
+links ask of the consent record: unsubscribing (source `unsubscribe_link`), and confirming a
+pending subscription (double opt-in, source `double_opt_in`).
 
 The erasure guard that drops events naming an erased person is installed by the runtime for
 every service."""
@@ -14,7 +15,7 @@ import asyncpg
 from services.contacts.store import customers, privacy_requests
 from services.contacts.store.rows import resolve
 from shared.cloudevents import Envelope
-from shared.events.campaigns import UnsubscribeRequested
+from shared.events.campaigns import SubscriptionConfirmed, UnsubscribeRequested
 from shared.events.privacy import ANSWERS
 from shared.logging import get_logger
 from shared.privacy import days_setting, purge_every
@@ -44,6 +45,17 @@ def register(runtime: Runtime) -> None:
         if row is None:
             return
         await customers.set_consent(conn, row["id"], event.channel, event.state, event.source, None)
+
+    @runtime.on(SubscriptionConfirmed)
+    async def confirm_subscription(conn: asyncpg.Connection, env: Envelope) -> None:
+        """Only a consent still pending: an unsubscribe since the mail was sent stands."""
+        event = SubscriptionConfirmed.model_validate(env.data)
+        row = await resolve(conn, uuid.UUID(event.customer_id), lock=True)
+        if row is None or (row["consent"] or {}).get(event.channel, {}).get("state") != "pending":
+            return
+        await customers.apply_consent(
+            conn, row, event.channel, "subscribed", "double_opt_in", "consent"
+        )
 
     days = days_setting(EXPORT_RETENTION_ENV, EXPORT_RETENTION_DAYS)
 

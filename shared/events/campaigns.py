@@ -86,4 +86,20 @@ class UnsubscribeRequested(Event):
     at: datetime
 
 
-REQUESTS = (UnsubscribeRequested,)
+class SubscriptionConfirmed(Event):
+    """A customer whose email consent was `pending` confirmed it, through the link of the mail a
+    `consent_pending` journey sent (double opt-in). Contacts applies it while the consent is
+    still pending (ConsentChanged to `subscribed`, source `double_opt_in`).
+    Topic `ecrm.campaigns.consent`, keyed by the customer id."""
+
+    owner: ClassVar[str] = "campaigns"
+    aggregate: ClassVar[str] = "consent"
+    customer_id: str
+    channel: str = "email"
+    email: str | None = None
+    message_id: str
+    journey_id: str | None = None
+    at: datetime
+
+
+REQUESTS = (UnsubscribeRequested, SubscriptionConfirmed)

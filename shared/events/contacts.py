@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from shared.events.base import Event
 
-ConsentState = Literal["subscribed", "unsubscribed", "unknown"]
+# `pending`: asked for, not confirmed yet (double opt-in); only `subscribed` may be marketed to.
+ConsentState = Literal["subscribed", "unsubscribed", "pending", "unknown"]
 
 
 class Identity(BaseModel):

@@ -87,3 +87,23 @@ def test_traits_map_to_fields_and_attributes():
 def test_stages_only_advance():
     assert advances("lead", "sales_qualified")
     assert not advances("customer", "sales_qualified")
+
+
+def _consent(state: str, at: str) -> dict:
+    return {"email": {"state": state, "source": "api", "at": at}}
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "kept"),
+    [
+        (("pending", "2026-02-01"), ("subscribed", "2025-01-01"), "subscribed"),
+        (("pending", "2026-02-01"), ("unsubscribed", "2025-01-01"), "unsubscribed"),
+        (("subscribed", "2025-01-01"), ("pending", "2026-02-01"), None),
+        (("unsubscribed", "2025-01-01"), ("subscribed", "2026-02-01"), "subscribed"),
+        (("subscribed", "2026-02-01"), ("unsubscribed", "2025-01-01"), None),
+        (("unknown", "2026-02-01"), ("pending", "2025-01-01"), "pending"),
+    ],
+)
+def test_a_merge_keeps_a_consent_decision_over_a_pending_request(mine, theirs, kept):
+    out = merged_fields({"consent": _consent(*mine)}, {"consent": _consent(*theirs)})
+    assert (out["consent"]["email"]["state"] if "consent" in out else None) == kept

@@ -1,5 +1,7 @@
 """Public links carried by mails (no bearer token; each carries a signed token): the open
-pixel, the click redirect and the unsubscribe link (RFC 8058 one-click POST, GET = a page)."""
+pixel, the click redirect, the unsubscribe link (RFC 8058 one-click POST, GET = a page) and the
+double opt-in confirmation (GET = a page, POST confirms: mail scanners that follow every link
+of a mail must not subscribe anyone)."""
 
 from __future__ import annotations
 
@@ -47,22 +49,31 @@ async def click(token: str, request: Request) -> Response:
     return RedirectResponse(target, status_code=302, headers=NO_STORE)
 
 
+@router.get("/u/confirm/{token}")
+async def confirm_page(token: str, request: Request) -> HTMLResponse:
+    await _message_of(request, "s", token)
+    form = '<button type="submit">Yes, subscribe me</button>'
+    question = "<p>Do you want to receive our emails?</p>"
+    return _form_page(request, "Confirm your subscription", question, form)
+
+
+@router.post("/u/confirm/{token}")
+async def confirm(token: str, request: Request) -> HTMLResponse:
+    payload = _payload(request, "s", token)
+    async with pool(request).acquire() as conn:
+        await tracking.confirm(conn, str(payload.get("m")))
+    return _answer_page("Subscribed", "<p>Thank you: your subscription is confirmed.</p>")
+
+
 @router.get("/u/{token}")
 async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
-    payload = _payload(request, "u", token)
-    async with pool(request).acquire() as conn:
-        await tracking.message_exists(conn, str(payload.get("m")))
-    action = html.escape(str(request.url.path), quote=True)
-    return HTMLResponse(
-        _page(
-            "Unsubscribe",
-            "<p>Do you want to stop receiving these emails?</p>"
-            f'<form method="post" action="{action}">'
-            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            '<button type="submit">Unsubscribe</button></form>',
-        ),
-        headers=NO_STORE,
+    await _message_of(request, "u", token)
+    form = (
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button>'
     )
+    question = "<p>Do you want to stop receiving these emails?</p>"
+    return _form_page(request, "Unsubscribe", question, form)
 
 
 @router.post("/u/{token}")
@@ -70,10 +81,25 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
     payload = _payload(request, "u", token)
     async with pool(request).acquire() as conn:
         await tracking.unsubscribe(conn, str(payload.get("m")))
-    return HTMLResponse(
-        _page("Unsubscribed", "<p>You will not receive these emails any more.</p>"),
-        headers=NO_STORE,
-    )
+    return _answer_page("Unsubscribed", "<p>You will not receive these emails any more.</p>")
+
+
+async def _message_of(request: Request, purpose: str, token: str) -> None:
+    """A GET of a link only shows its page: 400 for a bad token, 404 for an unknown mail."""
+    payload = _payload(request, purpose, token)
+    async with pool(request).acquire() as conn:
+        await tracking.message_exists(conn, str(payload.get("m")))
+
+
+def _form_page(request: Request, title: str, question: str, form: str) -> HTMLResponse:
+    """The page a link's GET shows: the action is a POST to the same link."""
+    action = html.escape(str(request.url.path), quote=True)
+    body = f'{question}<form method="post" action="{action}">{form}</form>'
+    return HTMLResponse(_page(title, body), headers=NO_STORE)
+
+
+def _answer_page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(_page(title, body), headers=NO_STORE)
 
 
 def _page(title: str, body: str) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, get_args
+
+from shared.events.contacts import ConsentState
 
 ATTRIBUTE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists")
 METRIC_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 METRICS = ("orders_count", "total_spent")
-CONSENT_STATES = ("subscribed", "unsubscribed", "unknown")
+CONSENT_STATES = get_args(ConsentState)
 NODE_KEYS = (
     "all",
     "any",

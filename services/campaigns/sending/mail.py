@@ -42,6 +42,10 @@ class Links:
     def unsubscribe(self) -> str:
         return f"{self.base}/u/{tokens.sign(self.key, 'u', {'m': self.message_id})}"
 
+    def confirm(self) -> str:
+        """Double opt-in: confirms the customer's pending email consent (a page, then a POST)."""
+        return f"{self.base}/u/confirm/{tokens.sign(self.key, 's', {'m': self.message_id})}"
+
     def pixel(self) -> str:
         return f"{self.base}/t/o/{tokens.sign(self.key, 'o', {'m': self.message_id})}.gif"
 
@@ -71,7 +75,7 @@ def build(
 ) -> tuple[EmailMessage, str]:
     """The mail and its rendered subject. Raises jinja2 errors on a template that fails."""
     unsubscribe = links.unsubscribe()
-    fields = {**context, "unsubscribe_url": unsubscribe}
+    fields = {**context, "unsubscribe_url": unsubscribe, "confirm_url": links.confirm()}
     subject = " ".join(templates.render(subject_template, fields, is_html=False).split())
     body = templates.render(html_template, fields, is_html=True)
     body = templates.rewrite_links(body, links.click, links.is_own)

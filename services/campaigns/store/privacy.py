@@ -100,7 +100,7 @@ async def _blank_messages(conn: asyncpg.Connection, messages: list[uuid.UUID]) -
     await conn.execute(
         "UPDATE opens SET user_agent = NULL WHERE message_id = ANY($1::uuid[])", messages
     )
-    for table in ("clicks", "unsubscribes"):
+    for table in ("clicks", "unsubscribes", "confirmations"):
         await conn.execute(f"DELETE FROM {table} WHERE message_id = ANY($1::uuid[])", messages)
 
 
@@ -153,11 +153,13 @@ async def _messages_section(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> l
     opens = await _by_message(conn, "SELECT message_id, user_agent, at FROM opens", wanted)
     clicks = await _by_message(conn, "SELECT message_id, url, at FROM clicks", wanted)
     unsubscribes = await _by_message(conn, "SELECT message_id, at FROM unsubscribes", wanted)
+    confirmations = await _by_message(conn, "SELECT message_id, at FROM confirmations", wanted)
     for message in messages:
         mid = message["id"]
         message["opens"] = opens.get(mid, [])
         message["clicks"] = clicks.get(mid, [])
         message["unsubscribed"] = unsubscribes.get(mid, [])
+        message["confirmed"] = confirmations.get(mid, [])
     return messages
 
 

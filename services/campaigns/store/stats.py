@@ -19,6 +19,7 @@ SELECT
   (SELECT count(DISTINCT c.message_id) FROM clicks c JOIN m ON m.id = c.message_id) AS clicked,
   (SELECT count(*) FROM clicks c JOIN m ON m.id = c.message_id) AS clicks,
   (SELECT count(*) FROM unsubscribes u JOIN m ON m.id = u.message_id) AS unsubscribed,
+  (SELECT count(*) FROM confirmations c JOIN m ON m.id = c.message_id) AS confirmed,
   (SELECT count(*) FROM m WHERE status IN ('pending', 'sending')) AS pending,
   (SELECT count(*) FROM m WHERE status = 'skipped') AS skipped,
   (SELECT count(*) FROM m WHERE status = 'failed') AS failed,

@@ -1,4 +1,4 @@
-"""Opens, clicks and unsubscribes from the public links."""
+"""Opens, clicks, unsubscribes and double opt-in confirmations from the public links."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ import asyncpg
 from services.campaigns.store import audience, membership
 from shared import outbox
 from shared.errors import not_found
-from shared.events.campaigns import LinkClicked, MessageOpened, UnsubscribeRequested
+from shared.events.campaigns import (
+    LinkClicked,
+    MessageOpened,
+    SubscriptionConfirmed,
+    UnsubscribeRequested,
+)
 
 
 async def _message(conn: asyncpg.Connection, message_id: str) -> asyncpg.Record:
@@ -64,13 +69,7 @@ async def unsubscribe(conn: asyncpg.Connection, message_id: str) -> bool:
     async with conn.transaction():
         row = await _message(conn, message_id)
         await audience.lock_for_events(conn)
-        inserted = await conn.fetchval(
-            "INSERT INTO unsubscribes (message_id, customer_id) VALUES ($1, $2)"
-            " ON CONFLICT DO NOTHING RETURNING 1",
-            row["id"],
-            row["customer_id"],
-        )
-        if not inserted:
+        if not await _first(conn, "unsubscribes", row):
             return False
         customer_id = str(row["customer_id"])
         await audience.set_consent(conn, customer_id, "email", "unsubscribed")
@@ -80,6 +79,32 @@ async def unsubscribe(conn: asyncpg.Connection, message_id: str) -> bool:
             UnsubscribeRequested(**_ids(row), email=row["email"], at=datetime.now(UTC)),
         )
         return True
+
+
+async def confirm(conn: asyncpg.Connection, message_id: str) -> bool:
+    """Record the confirmation (once per message) and ask contacts to apply it; contacts alone
+    knows whether the consent is still pending. True the first time."""
+    async with conn.transaction():
+        row = await _message(conn, message_id)
+        if not await _first(conn, "confirmations", row):
+            return False
+        ids = {k: v for k, v in _ids(row).items() if k != "campaign_id"}
+        await outbox.add(
+            conn, SubscriptionConfirmed(**ids, email=row["email"], at=datetime.now(UTC))
+        )
+        return True
+
+
+async def _first(conn: asyncpg.Connection, table: str, message: asyncpg.Record) -> bool:
+    """Record a message's unsubscribe or confirmation: True the first time, False after."""
+    return bool(
+        await conn.fetchval(
+            f"INSERT INTO {table} (message_id, customer_id) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            message["id"],
+            message["customer_id"],
+        )
+    )
 
 
 async def message_exists(conn: asyncpg.Connection, message_id: str) -> None:

@@ -24,7 +24,15 @@ from shared.privacy import (
 )
 
 ErasureCompleted = ANSWERS["contacts"][0]
-KNOWN_SOURCES = ("api", "identify", "import", "unsubscribe_link", "inbound_mail", "preference")
+KNOWN_SOURCES = (
+    "api",
+    "identify",
+    "import",
+    "unsubscribe_link",
+    "double_opt_in",
+    "inbound_mail",
+    "preference",
+)
 LEGAL_BASES = ("consent", "contract", "legal_obligation", "vital_interests", "public_task",
                "legitimate_interests")  # fmt: skip
 
