@@ -1,4 +1,5 @@
-"""The contacts API: customer creates and merges, each retried like a careful client would."""
+"""The contacts API: customer creates, imports and merges, each retried like a careful client
+would."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from typing import Any
 from tests.reliability import client
 from tests.reliability.context import RunContext
 
+IMPORT_EVERY, IMPORT_ROWS = 5, 8
+
 
 class CustomerLoad:
-    """Creates customers (subscribed, tagged for the run's segment) and now and then merges two.
+    """Creates customers (subscribed, tagged for the run's segment), now and then imports a
+    small CSV file of them and merges two.
 
     A create retried after a lost answer may meet 409 (its first attempt committed): the
-    customer is then looked up by email, and counts as accepted once found."""
+    customer is then looked up by email, and counts as accepted once found. An import retried
+    after a lost answer or a 5xx is sent whole again: its rows must come back once each."""
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
@@ -21,6 +26,8 @@ class CustomerLoad:
     async def run(self) -> None:
         while await self.ctx.pause(0.3, 0.9):
             await self.create()
+            if self.count % IMPORT_EVERY == 0:
+                await self.import_file()
             if self.count % 6 == 0:
                 await self.merge()
 
@@ -46,6 +53,28 @@ class CustomerLoad:
         if customer_id:
             self.ctx.ledger.customers[email] = customer_id
             self.ctx.ledger.customer_users[email] = user
+
+    async def import_file(self) -> None:
+        people = []
+        for row in range(IMPORT_ROWS):
+            n = f"{self.ctx.seed}-{self.count}-{row}"
+            people.append((f"i-{n}@people.chaos.example", f"iu-{n}", f"N{self.count}.{row}"))
+        self.ctx.ledger.customers_attempted.update(email for email, _, _ in people)
+        lines = ["email,first_name,last_name,tags,consent_email,user_id"]
+        lines += [f"{e},Imported,{last},{self.ctx.tag},subscribed,{u}" for e, u, last in people]
+        response, _ = await client.send(
+            self.ctx.client, self.ctx.ledger, "imports", "POST",
+            f"{self.ctx.url}/api/v1/customers/import", content="\n".join(lines).encode(),
+            headers=self.ctx.admin | {"Content-Type": "text/csv"},
+        )  # fmt: skip
+        if response is None or response.status_code != 200:
+            return
+        refused = {r["row"] for r in response.json()["rejected"]}
+        for line, (email, user, _) in enumerate(people, start=2):
+            customer_id = None if line in refused else await self._find(email)
+            if customer_id:
+                self.ctx.ledger.customers[email] = customer_id
+                self.ctx.ledger.customer_users[email] = user
 
     async def _find(self, email: str) -> str | None:
         response, _ = await client.send(
