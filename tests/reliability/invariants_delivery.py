@@ -12,7 +12,7 @@ from shared.events.catalogue import all_topics
 from shared.settings import Settings
 from tests.reliability.checks import Check, database
 from tests.reliability.ledger import Ledger
-from tests.reliability.settle import backlog
+from tests.reliability.settle import backlog, stranded
 from tests.support.events import read_topic
 
 _PARSER = BytesParser(policy=policy.default)
@@ -57,6 +57,11 @@ async def outbox_checks(settings: Settings, services: list[str]) -> list[Check]:
         left = await backlog(settings, name)
         if left != 0:
             check.problems.append(f"{name}: {left} events never published")
+        below = await stranded(settings, name)
+        if below != 0:
+            check.problems.append(
+                f"{name}: {below} events unpublished at or below the relay's floor"
+            )
     return [check]
 
 

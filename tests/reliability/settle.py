@@ -54,6 +54,17 @@ async def backlog(settings: Settings, service: str) -> int | None:
     return await _count(settings, service, outbox.backlog)
 
 
+# Unpublished rows at or below the relay's floor: the relay's reads and `backlog` start above
+# it, so these would wait for the relay's periodic check (shared.relay_floor.CHECK_S).
+STRANDED = """
+SELECT count(*) FROM outbox WHERE published_at IS NULL AND id <= (SELECT id FROM outbox_floor)
+"""
+
+
+async def stranded(settings: Settings, service: str) -> int | None:
+    return await _count(settings, service, _query(STRANDED))
+
+
 async def pending_mail(settings: Settings) -> int | None:
     return await _count(
         settings, "campaigns", _query("SELECT count(*) FROM messages WHERE status = 'pending'")
