@@ -168,7 +168,7 @@ def _json_rows(body: bytes) -> Rows:
 
 
 async def _apply(
-    conn: Any, row: CustomerIn | list[dict[str, str]], overwrite: bool, legal_basis: str | None
+    conn: Any, row: Valid, overwrite: bool, legal_basis: str | None
 ) -> Outcome | list[dict[str, str]]:
     if not isinstance(row, CustomerIn):
         return row
