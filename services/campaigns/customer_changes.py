@@ -76,10 +76,9 @@ async def apply(conn: asyncpg.Connection, envs: list[Envelope]) -> None:
 
 def _asks_confirmation(change: Change) -> bool:
     """Email consent asked for and not confirmed yet: the double opt-in journeys start."""
-    return isinstance(change, ConsentChanged) and (change.channel, change.state) == (
-        "email",
-        "pending",
-    )
+    if not isinstance(change, ConsentChanged):
+        return False
+    return change.channel == "email" and change.state == "pending"
 
 
 async def _apply_wave(conn: asyncpg.Connection, wave: list[tuple[str, Change]]) -> set[str]:
