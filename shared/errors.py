@@ -44,6 +44,15 @@ def conflict(detail: str, **extra: Any) -> Problem:
     return Problem(409, "Conflict", detail, **extra)
 
 
+def malformed_json(message: str = "invalid JSON") -> Problem:
+    return Problem(
+        400,
+        "Malformed JSON",
+        "the request body is not valid JSON",
+        errors=[{"field": "body", "message": message}],
+    )
+
+
 def invalid(field: str, message: str) -> Problem:
     return Problem(
         422,

@@ -19,7 +19,7 @@ from starlette.routing import Match
 
 from shared import metrics
 from shared.db import UNAVAILABLE
-from shared.errors import Problem, invalid
+from shared.errors import Problem, invalid, malformed_json
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -83,12 +83,7 @@ def _field_of(loc: tuple[Any, ...]) -> str:
 def _validation_problem(exc: RequestValidationError) -> Problem:
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            return Problem(
-                400,
-                "Malformed JSON",
-                "the request body is not valid JSON",
-                errors=[{"field": "body", "message": err.get("msg", "invalid JSON")}],
-            )
+            return malformed_json(err.get("msg", "invalid JSON"))
     errors = field_errors(list(exc.errors()))
     fields = ", ".join(e["field"] for e in errors)
     return Problem(422, "Invalid request", f"invalid field(s): {fields}", errors=errors)

@@ -16,15 +16,10 @@ from pydantic import ValidationError
 
 from services.contacts.domain import CustomerIn
 from services.contacts.imports import MAX_ROWS, ColumnError, RowError, rows_from_csv
-from services.contacts.store.imports import (
-    Outcome,
-    erased_keys,
-    import_row,
-    keys_of,
-    lock_keys,
-)
+from services.contacts.store.imports import Outcome, erased_keys, import_row, keys_of
+from services.contacts.store.locks import lock_keys
 from shared.auth import scoped
-from shared.errors import Problem, invalid
+from shared.errors import Problem, invalid, malformed_json
 from shared.http import JSON, field_errors, read_body, service_router
 
 router = service_router("/api/v1/customers", "customers")
@@ -154,12 +149,7 @@ def _json_rows(body: bytes) -> Rows:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise Problem(
-            400,
-            "Malformed JSON",
-            "the request body is not valid JSON",
-            errors=[{"field": "body", "message": "invalid JSON"}],
-        ) from None
+        raise malformed_json() from None
     if not isinstance(doc, dict) or set(doc) != {"customers"}:
         raise invalid("body", 'send {"customers": [...]}')
     if not isinstance(doc["customers"], list):

@@ -13,6 +13,7 @@ import asyncpg
 
 from services.contacts.domain import traits_to_fields
 from services.contacts.store.customers import apply_changes, insert_customer, link_identity
+from services.contacts.store.locks import lock_keys, person_keys
 from services.contacts.store.merge import merge
 from services.contacts.store.rows import find_by_email, find_by_identity
 from shared import outbox
@@ -27,9 +28,7 @@ async def identify(
     request_id: str | None = None,
 ) -> tuple[asyncpg.Record, bool]:
     """Returns (customer, created). Must be called inside a transaction."""
-    keys = {f"{k}:{v}" for k, v in identities} | ({f"email:{email}"} if email else set())
-    for key in sorted(keys):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
+    await lock_keys(conn, person_keys(email, identities))
     row = None
     for kind, value in identities:
         if kind == "email":  # an address: its owner may hold it as its own email

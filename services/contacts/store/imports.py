@@ -16,6 +16,7 @@ from services.contacts.store.customers import (
     insert_customer,
     link_identity,
 )
+from services.contacts.store.locks import person_keys
 from services.contacts.store.rows import find_by_email, find_by_identity
 from shared.privacy import email_hash, erased_among, identity_hash
 
@@ -41,24 +42,13 @@ def _hashes(row: CustomerIn) -> dict[str, str]:
 
 def keys_of(row: CustomerIn) -> set[str]:
     """The advisory lock keys of a row, as identify names them."""
-    keys = {f"{i.kind}:{i.value}" for i in row.identities}
-    if row.email:
-        keys.add(f"email:{row.email}")
-    return keys
-
-
-async def lock_keys(conn: asyncpg.Connection, keys: set[str]) -> None:
-    """All at once and in order, as identify takes its own: whoever holds some of these keys
-    never waits for one of them held by someone waiting on it, so imports cannot deadlock."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k", sorted(keys)
-    )
+    return person_keys(row.email, [(i.kind, i.value) for i in row.identities])
 
 
 async def import_row(
     conn: asyncpg.Connection, row: CustomerIn, *, overwrite: bool, legal_basis: str | None
 ) -> Outcome:
-    """The caller holds the row's keys (`lock_keys`) in its transaction. Raises RowError (or a
+    """The caller holds the row's keys (`store.locks`) in its transaction. Raises RowError (or a
     Problem) for a refused row, having changed nothing."""
     async with conn.transaction():
         found, unlinked = await _owner(conn, row)
