@@ -168,6 +168,28 @@ async def test_an_outbox_id_is_taken_only_after_the_transaction_id(infra):
             assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is not None
 
 
+async def test_the_mark_asks_the_sequence_instead_of_scanning_it(infra):
+    """A scan of the sequence reads its tuple after releasing the buffer lock, and nextval()
+    rewrites that tuple in place, for an instant to the value it logs 32 ids ahead: a mark
+    taken in that instant raised the floor over ids not handed out yet, and the rows of the
+    transaction that took them were left below it (a chaos run, README). Only a plan without a
+    scan of `outbox_id_seq` reads the sequence under its lock."""
+    _dsn, pool, _topic = await relay_database(infra, "relay_floor_mark")
+    try:
+        async with pool.acquire() as conn:
+            for statement in (relay_floor.MARK, relay_floor._RESET_ABOVE_SEQUENCE):
+                plan = await conn.fetch(f"EXPLAIN (VERBOSE, COSTS OFF) {statement}")
+                scans = [r[0] for r in plan if "Scan" in r[0] and "outbox_id_seq" in r[0]]
+                assert not scans, scans
+            before = await conn.fetchrow(relay_floor.MARK)
+            taken = await conn.fetchval("SELECT nextval('outbox_id_seq')")
+            after = await conn.fetchrow(relay_floor.MARK)
+            assert before["last_id"] == taken - 1 and after["last_id"] == taken
+            assert after["xid"] > before["xid"]
+    finally:
+        await pool.close()
+
+
 async def test_a_read_from_before_a_replay_cannot_raise_the_stored_floor(infra):
     _dsn, pool, topic = await relay_database(infra, "relay_floor_race")
     try:
