@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -27,9 +28,6 @@ from shared.db import utc_text
 from shared.logging import get_logger
 from shared.outbox import LOWERED_FLOOR, NOTIFY_CHANNEL, purge_published
 from shared.relay_floor import (
-    CHECK_S,
-    CHECK_TIMEOUT_S,
-    LOWER_BELOW_UNPUBLISHED,
     MARK,
     MARK_PUBLISHED,
     REPLAYS,
@@ -37,6 +35,7 @@ from shared.relay_floor import (
     ReadFloor,
     stored,
 )
+from shared.relay_gaps import FIRST_UNPUBLISHED, LOWER_BELOW, RECHECK_AFTER_S, PassedIds
 
 log = get_logger(__name__)
 
@@ -50,6 +49,7 @@ FROM outbox WHERE published_at IS NULL AND id > $2 ORDER BY id LIMIT $1
 """
 
 STATEMENT_TIMEOUT_S = 10  # a stalled server: retry, rather than wait on it for ever
+RECHECK_POLL_S = 1.0  # how often ids the floor passed unpublished are looked at (relay_gaps)
 
 
 def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
@@ -88,7 +88,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_interval: float = 0.5,
         retention_hours: int = 168,
-        check_s: float = CHECK_S,
+        recheck_after_s: tuple[float, ...] = RECHECK_AFTER_S,
     ) -> None:
         self.service = service
         self.pool = pool
@@ -97,11 +97,12 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.retention_hours = retention_hours
-        self.check_s = check_s
+        self.recheck_after_s = recheck_after_s
         self.source = f"/ecrm/{service}"
         self._wake = asyncio.Event()
         self._lock_key = f"outbox-relay:{service}"
         self.floor = ReadFloor(enabled=False)
+        self.passed = PassedIds(recheck_after_s)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay while elected; stand by while another process is (or until it is gone)."""
@@ -121,11 +122,11 @@ class OutboxRelay:
 
     async def _relay_on(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         # The stored floor: a replay while no session listened has lowered it.
-        self.floor = await stored(conn)
+        self.floor, self.passed = await stored(conn), PassedIds(self.recheck_after_s)
         if not self.floor.enabled:
             log.warning("relay.floor_disabled", reason="outbox_id_seq caches or cycles")
         await conn.add_listener(NOTIFY_CHANNEL, self._notified)
-        checks = asyncio.create_task(self._check_below_floor(stop))
+        checks = asyncio.create_task(self._recheck_passed_ids(stop))
         try:
             await self._publish_while_elected(conn, stop)
         finally:
@@ -162,22 +163,26 @@ class OutboxRelay:
         if payload.startswith(LOWERED_FLOOR):
             self.floor.lower_to(int(payload.removeprefix(LOWERED_FLOOR)))
 
-    async def _check_below_floor(self, stop: asyncio.Event) -> None:
-        """Now and then, unpublished rows below the floor (only a change by hand puts them
-        there) are looked for on a pooled connection: the walk may be long, and publishing
-        goes on meanwhile."""
+    async def _recheck_passed_ids(self, stop: asyncio.Event) -> None:
+        """Look up the ids the floor rose over unpublished (shared.relay_gaps), on a pooled
+        connection; lower the floor under any that has become an unpublished row."""
         while not stop.is_set():
-            await election.sleep_or_stop(stop, self.check_s)
-            try:
-                floor = await self.pool.fetchval(
-                    LOWER_BELOW_UNPUBLISHED, self.floor.id, timeout=CHECK_TIMEOUT_S
-                )
-            except Exception as exc:  # the database away: the next check comes anyway
-                log.warning("relay.floor_check_failed", error=repr(exc))
+            await election.sleep_or_stop(stop, RECHECK_POLL_S)
+            ids = self.passed.due(time.monotonic())
+            if not ids:
                 continue
-            if floor is not None:
-                log.warning("relay.unpublished_below_floor", lowered_to=floor)
-                self.floor.lower_to(floor)
+            try:
+                first = await self.pool.fetchval(
+                    FIRST_UNPUBLISHED, ids, timeout=STATEMENT_TIMEOUT_S
+                )
+                if first is None:
+                    continue
+                floor = await self.pool.fetchval(LOWER_BELOW, first, timeout=STATEMENT_TIMEOUT_S)
+            except Exception as exc:  # the database away: these ids come back at their next look
+                log.warning("relay.recheck_failed", error=repr(exc))
+                continue
+            log.error("relay.unpublished_below_floor", row=first, lowered_to=floor)
+            self.floor.lower_to(floor)
 
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         """Publish one batch; returns how many rows were published. `conn` holds the lock."""
@@ -190,14 +195,18 @@ class OutboxRelay:
         await self._send(rows)
         first, last = rows[0], rows[-1]["id"]
         covered = floor.covered(last, len(rows) == self.batch_size, first["snapshot_xmin"])
+        ids = [r["id"] for r in rows]
         await conn.execute(
             MARK_PUBLISHED,
-            [r["id"] for r in rows],
+            ids,
             covered,
             first["replays"],
             timeout=STATEMENT_TIMEOUT_S,
         )
+        risen_from = floor.id
         floor.raise_to(covered)
+        self.passed.published(ids)
+        self.passed.floor_rose(risen_from, floor.id, time.monotonic())
         metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
         if floor.needs_mark():  # for the next read, which comes after the writes under way
             mark = await conn.fetchrow(MARK, timeout=STATEMENT_TIMEOUT_S)

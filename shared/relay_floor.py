@@ -24,13 +24,14 @@ a new relay session starts from it, and backlog counts (`shared.outbox.backlog`)
 A replay (`mark_for_replay`) lowers it to just below the first row it queued and bumps
 `replays`; the relay writes its floor only while `replays` is what its read saw, so a read from
 before a replay cannot raise it again, and the replay's NOTIFY carries the lowered floor to the
-relay's session.
+relay's session. A row set unpublished by hand does the same through a trigger (migration
+0009).
 
 xmin is cluster-wide: a long transaction anywhere on the server (another service's, an open
 psql session) keeps the marks from ripening, and the reads then start where they did, as slow
-as before but complete. Every `CHECK_S` the relay looks for unpublished rows below its floor,
-on a pooled connection so that the walk never holds up publishing (rows changed by hand: use
-`ecrm replay`, which lowers the floor), and lowers the floor under any it finds.
+as before but complete. The ids the floor rises over without the relay having published them
+are looked up again for a while (shared.relay_gaps): should the proof ever fail, the row is
+published all the same.
 """
 
 from __future__ import annotations
@@ -38,9 +39,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
-
-CHECK_S = 60.0  # rows set unpublished by hand wait at most this long
-CHECK_TIMEOUT_S = 300.0  # the walk from the index's start: every row published since a vacuum
 
 # The last id the outbox sequence handed out (0 when it has handed out none), asked of the
 # sequence under its buffer lock. Not `SELECT last_value FROM outbox_id_seq`: a scan reads the
@@ -65,15 +63,6 @@ SELECT seqcache = 1 AND NOT seqcycle FROM pg_sequence WHERE seqrelid = 'outbox_i
 # Read in the relay's read, from its snapshot.
 SNAPSHOT_XMIN = "(SELECT pg_snapshot_xmin(pg_current_snapshot()))::text::bigint"
 REPLAYS = "(SELECT replays FROM outbox_floor)"
-
-# Unpublished rows at or below the floor ($1), changed by hand: the stored floor goes below
-# them (a replay's way), and the lowered floor is returned. Nothing when there are none.
-LOWER_BELOW_UNPUBLISHED = """
-WITH below AS (SELECT min(id) AS first FROM outbox WHERE published_at IS NULL AND id <= $1)
-UPDATE outbox_floor SET id = least(id, (SELECT first - 1 FROM below)), replays = replays + 1
-WHERE (SELECT first FROM below) IS NOT NULL
-RETURNING id
-"""
 
 # A sequence reset below the stored floor (TRUNCATE ... RESTART IDENTITY) resets the floor.
 _RESET_ABOVE_SEQUENCE = f"UPDATE outbox_floor SET id = 0 WHERE id > ({_LAST_HANDED_OUT})"

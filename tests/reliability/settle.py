@@ -55,7 +55,7 @@ async def backlog(settings: Settings, service: str) -> int | None:
 
 
 # Unpublished rows at or below the relay's floor: the relay's reads and `backlog` start above
-# it, so these would wait for the relay's periodic check (shared.relay_floor.CHECK_S).
+# it, so these wait for the relay's recheck of the ids its floor passed (shared.relay_gaps).
 STRANDED = """
 SELECT count(*) FROM outbox WHERE published_at IS NULL AND id <= (SELECT id FROM outbox_floor)
 """
