@@ -21,10 +21,12 @@ RECHECK_AFTER_S = (5.0, 60.0, 600.0)
 # those seen go unchecked.
 LIMIT = 100_000
 
-# The first of the ids ($1) that is an unpublished row, if any.
-FIRST_UNPUBLISHED = (
-    "SELECT min(id) FROM outbox WHERE id = ANY($1::bigint[]) AND published_at IS NULL"
-)
+# The first of the ids ($1) that is an unpublished row at or below the stored floor, if any.
+# Rows queued again (a replay, or by hand) are above it: their floor went below them at once.
+FIRST_UNPUBLISHED = """
+SELECT min(id) FROM outbox
+WHERE id = ANY($1::bigint[]) AND published_at IS NULL AND id <= (SELECT id FROM outbox_floor)
+"""
 # The stored floor below an unpublished row ($1), counted as a replay (shared.relay_floor).
 LOWER_BELOW = """
 UPDATE outbox_floor SET id = least(id, $1 - 1), replays = replays + 1 RETURNING id

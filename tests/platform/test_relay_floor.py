@@ -8,7 +8,7 @@ import asyncio
 
 import asyncpg
 
-from shared import outbox, relay_floor
+from shared import outbox, relay_floor, relay_gaps
 from shared.relay import OutboxRelay, make_producer
 from shared.relay_floor import MARK_PUBLISHED
 from tests.platform.relays import relay_database, rows_on
@@ -259,6 +259,19 @@ async def test_a_row_that_appears_below_the_floor_is_found_and_published(infra):
 
         await eventually(on_the_topic, timeout=10)
         assert await _all_published(pool)
+
+        # Rows queued again are above the floor they lowered: no failure of the proof to report.
+        all_ids = [r["id"] for r in await pool.fetch("SELECT id FROM outbox")]
+        async with pool.acquire() as conn:
+            undone = conn.transaction()
+            await undone.start()
+            try:
+                await outbox.mark_for_replay(conn)
+                assert await conn.fetchval(relay_gaps.FIRST_UNPUBLISHED, all_ids) is None
+                await conn.execute("UPDATE outbox_floor SET id = $1", max(all_ids))  # stranded
+                assert await conn.fetchval(relay_gaps.FIRST_UNPUBLISHED, all_ids) == min(all_ids)
+            finally:
+                await undone.rollback()
 
 
 async def test_a_floor_above_a_reset_sequence_is_reset_when_a_session_starts(infra):
