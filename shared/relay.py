@@ -182,6 +182,7 @@ class OutboxRelay:
                 log.warning("relay.recheck_failed", error=repr(exc))
                 continue
             log.error("relay.unpublished_below_floor", row=first, lowered_to=floor)
+            metrics.RELAY_FLOOR_PASSED.labels(self.service).inc()
             self.floor.lower_to(floor)
 
     async def publish_pending(self, conn: asyncpg.Connection) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+from prometheus_client import REGISTRY
 
 from shared import outbox, relay_floor, relay_gaps
 from shared.relay import OutboxRelay, make_producer
@@ -259,6 +260,10 @@ async def test_a_row_that_appears_below_the_floor_is_found_and_published(infra):
 
         await eventually(on_the_topic, timeout=10)
         assert await _all_published(pool)
+        reported = {"service": "relay_floor_passed"}
+        assert (
+            REGISTRY.get_sample_value("ecrm_outbox_floor_passed_unpublished_total", reported) == 1
+        )
 
         # Rows queued again are above the floor they lowered: no failure of the proof to report.
         all_ids = [r["id"] for r in await pool.fetch("SELECT id FROM outbox")]
