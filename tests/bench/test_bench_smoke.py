@@ -34,6 +34,9 @@ def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure(tmp_path
     for field in FIELDS:
         assert isinstance(report[field], (int, float)) and report[field] > 0, (field, report)
     assert report["ack_errors_at_70pct"] == 0 and report["api_errors"] == 0
+    # the latency phase: its length, its samples and their order statistics
+    assert report["e2e_seconds"] == 2 and report["e2e_samples"] >= 10
+    assert report["e2e_p50_ms"] <= report["e2e_p99_ms"] <= report["e2e_max_ms"]
     assert report["gateway_errors"] == {}  # the gateway's own failures, by cause: none here
     assert report["ingest_steps"][0]["errors"] == 0
     # bounded lag is judged on a 2 s step here: present, not necessarily reached on CI
