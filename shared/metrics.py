@@ -15,6 +15,11 @@ HTTP_LATENCY = Histogram(
 )
 RELAY_PUBLISHED = Counter("ecrm_outbox_published_total", "outbox rows published", ["service"])
 RELAY_ERRORS = Counter("ecrm_outbox_relay_errors_total", "relay publish failures", ["service"])
+RELAY_ROUNDS = Counter(
+    "ecrm_outbox_relay_rounds_total",
+    "relay rounds that published rows (one record batch per partition)",
+    ["service"],
+)
 RELAY_FLOOR_PASSED = Counter(
     "ecrm_outbox_floor_passed_unpublished_total",
     "rows found unpublished below the relay's floor, then published (the floor's proof failed)",

@@ -164,6 +164,7 @@ class Runtime:
             self.pool,
             self.dsn,
             self.producer,
+            round_interval_s=self.settings.relay_round_interval_ms / 1000,
             retention_hours=self.settings.outbox_retention_hours,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     write_keys: str | None = Field(default=None, description="comma-separated tracking write keys")
     token_ttl_days: int = 365
     outbox_retention_hours: int = 168
+    # The least time between two relay rounds that publish: under load each round carries that
+    # interval's commits, so the broker gets fewer, larger record batches and every consumer
+    # fewer, larger fetches (bench/RESULTS.md, "The relay's rounds spaced"). It adds up to this
+    # much to an event's latency under load; 0 publishes at every commit.
+    relay_round_interval_ms: int = Field(default=50, ge=0, le=10_000)
     log_level: str = "info"
     rate_public: str = Field(
         default="20/60", description="public routes: requests/s/burst per client"
