@@ -50,9 +50,11 @@ class PassedIds:
             self._published.clear()
 
     def floor_rose(self, old: int, new: int, now: float) -> None:
+        if new <= old:  # most rounds: the mark has not ripened, nothing passed, nothing to prune
+            return
         start = max(old, self._unchecked_to)
         if start < new <= start + LIMIT:
-            passed = sorted(set(range(start + 1, new + 1)).difference(self._published))
+            passed = [i for i in range(start + 1, new + 1) if i not in self._published]
             if passed:
                 heapq.heappush(self._due, (now + self.recheck_after_s[0], 0, now, passed))
         self._published = {i for i in self._published if i > new}

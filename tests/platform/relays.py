@@ -1,12 +1,13 @@
 """A relay's surroundings in tests: a database of its own with the platform's tables and an empty
-outbox, a topic of one partition, and outbox rows bound for it."""
+outbox, a topic of one partition, outbox rows bound for it, and a relay running on them."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
 
@@ -14,6 +15,7 @@ from shared import outbox
 from shared.db import create_pool, ensure_database, migrate
 from shared.events.contacts import CustomerDeleted
 from shared.kafka_admin import ensure_topics
+from shared.relay import OutboxRelay, make_producer
 
 
 async def relay_database(infra: Any, name: str) -> tuple[str, asyncpg.Pool, str]:
@@ -38,3 +40,38 @@ def rows_on(topic: str, count: int) -> list[dict[str, Any]]:
     for row in rows:
         row["topic"] = topic
     return rows
+
+
+async def commit_and_notify(pool: asyncpg.Pool, rows: list[dict]) -> None:
+    """Commit `rows`, then wake the relay as a service's commit does."""
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add_rows(conn, rows)
+    await pool.execute(f"NOTIFY {outbox.NOTIFY_CHANNEL}")
+
+
+class RunningRelay:
+    """A relay on a database and topic of its own (`relay_database`), with `backlog` rows
+    committed before it starts; `options` go to `OutboxRelay`. Stopped on exit."""
+
+    def __init__(self, infra: Any, name: str, backlog: int = 0, **options: Any) -> None:
+        self.infra, self.name, self.backlog = infra, name, backlog
+        self.options = {"poll_interval": 0.1, **options}
+
+    async def __aenter__(self) -> Self:
+        self.dsn, self.pool, self.topic = await relay_database(self.infra, self.name)
+        if self.backlog:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await outbox.add_rows(conn, rows_on(self.topic, self.backlog))
+        self.producer = make_producer(self.infra.bootstrap)
+        await self.producer.start()
+        self.relay = OutboxRelay(self.name, self.pool, self.dsn, self.producer, **self.options)
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.relay.run(self.stop))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.task.cancel()  # it may be waiting out its poll interval
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.producer.stop()
+        await self.pool.close()

@@ -10,8 +10,8 @@ import asyncpg
 from prometheus_client import REGISTRY
 
 from shared import outbox, relay_floor, relay_gaps
-from shared.relay import OutboxRelay, make_producer
 from shared.relay_floor import MARK_PUBLISHED
+from tests.platform import relays
 from tests.platform.relays import relay_database, rows_on
 from tests.support.events import eventually, read_topic
 
@@ -37,32 +37,9 @@ async def _all_published(pool: asyncpg.Pool) -> bool:
     return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
 
 
-class RunningRelay:
+class RunningRelay(relays.RunningRelay):
     def __init__(self, infra, name: str, recheck_after_s: tuple[float, ...] = (300.0,)) -> None:  # type: ignore[no-untyped-def]
-        self.infra, self.name, self.recheck_after_s = infra, name, recheck_after_s
-
-    async def __aenter__(self) -> RunningRelay:
-        self.dsn, self.pool, self.topic = await relay_database(self.infra, self.name)
-        self.producer = make_producer(self.infra.bootstrap)
-        await self.producer.start()
-        self.relay = OutboxRelay(
-            self.name,
-            self.pool,
-            self.dsn,
-            self.producer,
-            poll_interval=0.1,
-            recheck_after_s=self.recheck_after_s,
-        )
-        self.stop = asyncio.Event()
-        self.task = asyncio.create_task(self.relay.run(self.stop))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        await self.producer.stop()
-        await self.pool.close()
+        super().__init__(infra, name, recheck_after_s=recheck_after_s)
 
     async def published_rounds(self, rounds: int, count: int = 10) -> list[int]:
         """Commit rows `rounds` times, each time until the relay has published them. The floor

@@ -7,19 +7,11 @@ import asyncio
 
 import asyncpg
 
-from shared import outbox
-from shared.outbox import NOTIFY_CHANNEL
 from shared.relay import OutboxRelay, make_producer
-from tests.platform.relays import relay_database, rows_on
+from tests.platform.relays import commit_and_notify, relay_database, rows_on
 from tests.support.events import eventually
 
 POLL_S = 60.0  # far longer than the test waits: only a wake-up can publish the second row
-
-
-async def commit_and_notify(pool: asyncpg.Pool, rows: list[dict]) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await outbox.add_rows(conn, rows)
-    await pool.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 async def test_a_commit_during_a_publish_is_published_without_waiting_for_the_poll(infra):
