@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     smtp_sink_port: int = 1025
     # Each service has one consumer (elected), so partitions buy no parallelism; every fetch and
     # every relay send costs per partition (8 -> 2: the stack's CPU per tracked event 279 -> 216
-    # µs, broker 61 -> 23). Existing topics keep theirs.
-    topic_partitions: int = 2
+    # µs, broker 61 -> 23). 2 -> 1: each relay round is one record batch instead of two, and the
+    # embedded broker's fetches list every batch a partition holds, so as its log grows it costs
+    # half as much (bench/RESULTS.md, "One partition a topic"). Existing topics keep theirs.
+    topic_partitions: int = Field(default=1, ge=1)
     # The embedded broker keeps every event in memory (~300 bytes each) and never gives it back:
     # `ecrm up` warns when it passes this size, then at every doubling.
     broker_memory_warn_mb: int = Field(default=2048, ge=1)
