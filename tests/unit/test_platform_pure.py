@@ -85,7 +85,6 @@ def test_each_service_gets_its_own_database():
     assert Settings(embedded_pg_port=5555).database_dsn("x").endswith(":5555/ecrm_x")
 
 
-
 def test_settings_refuse_a_topic_without_partitions(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("ECRM_TOPIC_PARTITIONS", "0")
     with pytest.raises(ValueError, match="topic_partitions"):
