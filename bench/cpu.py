@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psutil
 
 
@@ -32,6 +34,30 @@ class CpuMeter:
             n: round((self._cpu(p) - self.before[n]) / seconds, digits)
             for n, p in self.procs.items()
         }
+
+
+class MachineMeter:
+    """How busy the whole machine was since this was made: every process counts, the kernel's
+    threads and interrupts too."""
+
+    def __init__(self) -> None:
+        self.before = psutil.cpu_times()
+
+    def busy_share(self) -> float:
+        return busy_share(self.before, psutil.cpu_times())
+
+
+def busy_share(before: Any, after: Any) -> float:
+    """The share of the CPU time between two `psutil.cpu_times()` that was busy, not idle or
+    waiting on I/O. Time stolen by the hypervisor was no one's here, and guest time is already
+    in user time, so neither counts."""
+    spent = {f: getattr(after, f) - getattr(before, f) for f in after._fields if f not in _NOT_OURS}
+    total = sum(spent.values())
+    idle = spent["idle"] + spent.get("iowait", 0.0)
+    return round(1 - idle / total, 2) if total > 0 else 0.0
+
+
+_NOT_OURS = frozenset({"steal", "guest", "guest_nice"})
 
 
 def us_per_event(cores: dict[str, float], span_s: float, events: int) -> dict[str, float]:

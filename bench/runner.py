@@ -15,7 +15,7 @@ from typing import Any
 import uvloop
 
 from bench import creates, e2e, goals, ingest, maintenance, raw
-from bench.cpu import CpuMeter, us_per_event
+from bench.cpu import CpuMeter, MachineMeter, us_per_event
 from bench.gateway_log import proxy_errors
 from bench.memory import MemorySampler, rounded
 from bench.record import record
@@ -93,6 +93,9 @@ async def find_max_rate(
 async def latency_at(stack: EmbeddedStack, rate: float, seconds: float) -> dict[str, Any]:
     """End-to-end latency (the probe's calls, accepted -> in the timeline) and the load's
     acknowledgement latency, while the tracking load runs at `rate`."""
+    meter, machine = CpuMeter(stack.pids()), MachineMeter()
+    meter.start()
+    started = time.perf_counter()
     load = asyncio.create_task(
         ingest.open_loop(stack.gateway_url, stack.write_key, rate, seconds, seed=99)
     )
@@ -100,6 +103,8 @@ async def latency_at(stack: EmbeddedStack, rate: float, seconds: float) -> dict[
         await e2e.measure(stack.gateway_url, stack.write_key, stack.admin_token, seconds)
     )
     acks = await load
+    span = time.perf_counter() - started
+    cores = meter.stop(span)
     return {
         "e2e_rate_events_per_s": round(rate),
         "e2e_seconds": seconds,
@@ -109,6 +114,14 @@ async def latency_at(stack: EmbeddedStack, rate: float, seconds: float) -> dict[
         "e2e_max_ms": _at(latencies, 1.0),
         "ack_p99_ms_at_70pct": round(acks.percentile(0.99), 1),
         "ack_errors_at_70pct": acks.errors,
+        # What the phase cost, on a stack the steps have grown: each component's cores, the
+        # stack's CPU per event of the load (the probe's own calls and reads included), and
+        # how busy the whole machine was (the harness and the kernel's threads too).
+        "e2e_cpu_cores": cores,
+        "e2e_stack_us_per_event": round(
+            sum(us_per_event(cores, span, acks.accepted_events).values())
+        ),
+        "e2e_machine_busy": machine.busy_share(),
     }
 
 

@@ -37,6 +37,11 @@ def test_ecrm_bench_smoke_prints_one_json_object_last_with_every_figure(tmp_path
     # the latency phase: its length, its samples and their order statistics
     assert report["e2e_seconds"] == 2 and report["e2e_samples"] >= 10
     assert report["e2e_p50_ms"] <= report["e2e_p99_ms"] <= report["e2e_max_ms"]
+    # and what the phase cost: every component's cores, the stack's CPU an event, the machine
+    assert set(report["e2e_cpu_cores"]) == set(report["memory_mb_at_start"])
+    assert report["e2e_cpu_cores"]["interactions"] > 0 and report["e2e_cpu_cores"]["postgres"] > 0
+    assert report["e2e_stack_us_per_event"] > 0
+    assert 0 < report["e2e_machine_busy"] <= 1
     assert report["gateway_errors"] == {}  # the gateway's own failures, by cause: none here
     assert report["ingest_steps"][0]["errors"] == 0
     # bounded lag is judged on a 2 s step here: present, not necessarily reached on CI
