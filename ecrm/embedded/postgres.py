@@ -36,11 +36,6 @@ SERVER_OPTIONS = {
     # those pages went to disk in bursts of 300-800 MB a second, and commits waiting for their
     # WAL flush queued behind them (bench/RESULTS.md, "The kernel's writeback bursts").
     "backend_flush_after": "256kB",
-    # Reads done by the backend that needs the page, as before PostgreSQL 18 (and as compose's
-    # PostgreSQL 17 does), not handed to I/O worker processes: on two cores each handoff is two
-    # wake-ups, and once the tables outgrow shared_buffers the reads are many
-    # (bench/RESULTS.md, "PostgreSQL's reads in its own backends").
-    "io_method": "sync",
     "timezone": "UTC",
     "log_timezone": "UTC",
     "log_min_messages": "warning",
