@@ -42,6 +42,11 @@ def rows_on(topic: str, count: int) -> list[dict[str, Any]]:
     return rows
 
 
+async def all_published(pool: asyncpg.Pool) -> bool:
+    """No outbox row is left unpublished (each relay test's database holds its own outbox)."""
+    return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
 async def commit_and_notify(pool: asyncpg.Pool, rows: list[dict]) -> None:
     """Commit `rows`, then wake the relay as a service's commit does."""
     async with pool.acquire() as conn, conn.transaction():

@@ -8,7 +8,7 @@ import asyncio
 
 from shared import outbox
 from shared.relay import OutboxRelay, make_producer
-from tests.platform.relays import relay_database, rows_on
+from tests.platform.relays import all_published, relay_database, rows_on
 from tests.support.events import eventually, read_topic
 
 LOCK_HOLDERS = """
@@ -35,9 +35,6 @@ async def test_one_relay_publishes_and_a_standby_takes_over(infra):
             await outbox.add_rows(conn, rows)
         written.extend(str(r["event_id"]) for r in rows)
 
-    async def all_published() -> bool:
-        return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
-
     try:
         for p in producers:
             await p.start()
@@ -45,20 +42,20 @@ async def test_one_relay_publishes_and_a_standby_takes_over(infra):
         for _ in range(10):  # ten commits, ten wake-ups
             await write(20)
             await asyncio.sleep(0.05)
-        await eventually(all_published)
+        await eventually(lambda: all_published(pool))
         assert len(set(senders)) == 1, "one relay publishes, the other stands by"
         [holder] = await pool.fetch(LOCK_HOLDERS)
 
         await pool.execute("SELECT pg_terminate_backend($1)", holder["pid"])  # session lost
         await write(100)
-        await eventually(all_published)
+        await eventually(lambda: all_published(pool))
         assert len(await pool.fetch(LOCK_HOLDERS)) == 1
 
         elected, sent = senders[-1], len(senders)
         stops[elected].set()  # its process is gone: the other one takes over
         await tasks[elected]
         await write(100)
-        await eventually(all_published)
+        await eventually(lambda: all_published(pool))
         assert set(senders[sent:]) == {1 - elected}
 
         records = [env.id for _, env in await read_topic(infra.bootstrap, topic) if env]

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from shared import outbox, relay_floor, relay_gaps
 from shared.relay_floor import MARK_PUBLISHED
 from tests.platform import relays
-from tests.platform.relays import relay_database, rows_on
+from tests.platform.relays import all_published, relay_database, rows_on
 from tests.support.events import eventually, read_topic
 
 STORED_FLOOR = "SELECT id FROM outbox_floor"
@@ -33,10 +33,6 @@ async def _write(pool: asyncpg.Pool, topic: str, count: int) -> list[int]:
     return [r["id"] for r in rows]
 
 
-async def _all_published(pool: asyncpg.Pool) -> bool:
-    return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-
-
 class RunningRelay(relays.RunningRelay):
     def __init__(self, infra, name: str, recheck_after_s: tuple[float, ...] = (300.0,)) -> None:  # type: ignore[no-untyped-def]
         super().__init__(infra, name, recheck_after_s=recheck_after_s)
@@ -48,7 +44,7 @@ class RunningRelay(relays.RunningRelay):
         ids: list[int] = []
         for _ in range(rounds):
             ids += await _write(self.pool, self.topic, count)
-            await eventually(lambda: _all_published(self.pool), timeout=10)
+            await eventually(lambda: all_published(self.pool), timeout=10)
         return ids
 
     async def terminate_session(self) -> int:
@@ -92,7 +88,7 @@ async def test_the_floor_rises_past_published_rows_but_not_past_an_open_transact
             finally:
                 await slow.commit()
 
-        await eventually(lambda: _all_published(pool), timeout=10)
+        await eventually(lambda: all_published(pool), timeout=10)
         last = await running.published_rounds(3)
         await running.floor_reaches(last[-11])
         assert await pool.fetchval(STORED_FLOOR) == relay.floor.id  # stored with the marks
@@ -110,7 +106,7 @@ async def test_rows_queued_again_are_published_again_even_after_the_session_was_
         async with pool.acquire() as conn, conn.transaction():
             assert await outbox.mark_for_replay(conn) == len(ids)
             assert await outbox.backlog(conn) == len(ids)  # the floor went below them
-        await eventually(lambda: _all_published(pool), timeout=10)
+        await eventually(lambda: all_published(pool), timeout=10)
         await running.published_rounds(2)
         await running.floor_reaches(ids[-1])
 
@@ -126,7 +122,7 @@ async def test_rows_queued_again_are_published_again_even_after_the_session_was_
         async with pool.acquire() as conn:
             assert await outbox.mark_for_replay(conn) == len(ids) + 20
         await running.new_session_after(second_session)
-        await eventually(lambda: _all_published(pool), timeout=15)
+        await eventually(lambda: all_published(pool), timeout=15)
         records = [env.id for _, env in await read_topic(infra.bootstrap, running.topic) if env]
         assert len(set(records)) == len(ids) + 20
         assert len(records) == 3 * len(ids) + 2 * 20
@@ -204,7 +200,7 @@ async def test_rows_unpublished_by_hand_below_the_floor_lower_it_at_once(infra):
             assert await conn.fetchval(STORED_FLOOR) == ids[0] - 1
             assert await conn.fetchval("SELECT replays FROM outbox_floor") == replays + 1
             assert await outbox.backlog(conn) == 1
-        await eventually(lambda: _all_published(pool), timeout=10)
+        await eventually(lambda: all_published(pool), timeout=10)
         more = await running.published_rounds(2)
         await running.floor_reaches(more[-11])
         assert await pool.fetchval(STORED_FLOOR) >= ids[-1]  # lowered, then raised again
@@ -236,7 +232,7 @@ async def test_a_row_that_appears_below_the_floor_is_found_and_published(infra):
             return str(row["event_id"]) in [env.id for _, env in records if env]
 
         await eventually(on_the_topic, timeout=10)
-        assert await _all_published(pool)
+        assert await all_published(pool)
         reported = {"service": "relay_floor_passed"}
         assert (
             REGISTRY.get_sample_value("ecrm_outbox_floor_passed_unpublished_total", reported) == 1

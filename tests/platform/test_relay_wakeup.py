@@ -8,7 +8,7 @@ import asyncio
 import asyncpg
 
 from shared.relay import OutboxRelay, make_producer
-from tests.platform.relays import commit_and_notify, relay_database, rows_on
+from tests.platform.relays import all_published, commit_and_notify, relay_database, rows_on
 from tests.support.events import eventually
 
 POLL_S = 60.0  # far longer than the test waits: only a wake-up can publish the second row
@@ -34,13 +34,7 @@ async def test_a_commit_during_a_publish_is_published_without_waiting_for_the_po
         await producer.start()
         await asyncio.sleep(0.5)  # elected, listening, found nothing to publish
         await commit_and_notify(pool, [first])
-
-        async def both_published() -> bool:
-            return not await pool.fetchval(
-                "SELECT count(*) FROM outbox WHERE topic = $1 AND published_at IS NULL", topic
-            )
-
-        await eventually(both_published, timeout=10)
+        await eventually(lambda: all_published(pool), timeout=10)
         assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", topic) == 2
     finally:
         stop.set()
